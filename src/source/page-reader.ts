@@ -1,0 +1,34 @@
+import type { CollectionName } from '../oneroster/types.ts';
+
+/** One page of a collection as the provider sent it. Items are untrusted (`unknown`) until parsed. */
+export interface FetchedPage {
+  collection: CollectionName;
+  /** Zero-based offset this page was requested at. */
+  offset: number;
+  /** Zero-based index of this page within the collection read. */
+  index: number;
+  items: unknown[];
+  /** `X-Total-Count` when the server sent one. */
+  total?: number;
+  /** Response body size in bytes. */
+  bytes: number;
+  /** HTTP requests this page took (retries included). */
+  requests: number;
+}
+
+export interface ReadOptions {
+  /** The OneRoster filter text, unencoded, e.g. `status='active'`. */
+  filter?: string;
+  /** Start at this offset (resuming a run). Default 0. */
+  startOffset?: number;
+  signal?: AbortSignal;
+}
+
+/**
+ * The port through which `sync/` reads a provider. `source/` implements it over HTTP;
+ * tests implement it in memory. Pages are yielded in order; a thrown error means the
+ * collection read failed (a `SourceError` with a stable code).
+ */
+export interface PageReader {
+  readPages(collection: CollectionName, options?: ReadOptions): AsyncIterable<FetchedPage>;
+}
