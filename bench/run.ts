@@ -1,0 +1,17 @@
+/**
+ * `npm run bench -- <name> [options]`: benchmark entry point. Each benchmark prints its own figures.
+ * Benchmarks are scripts, never timed unit tests (DEVELOPERS.md "Standards").
+ */
+const [name, ...rest] = process.argv.slice(2);
+
+const benches: Record<string, () => Promise<void>> = {
+  serve: async () => (await import('./serve.ts')).benchServe(),
+  sync: async () => (await import('./sync.ts')).benchSync(rest),
+  generate: async () => (await import('./generate.ts')).benchGenerate(rest),
+};
+
+if (!name || !(name in benches)) {
+  console.error(`usage: npm run bench -- <${Object.keys(benches).join('|')}> [options]`);
+  process.exit(2);
+}
+await benches[name]!();
