@@ -1,0 +1,68 @@
+/**
+ * One pass of the sync benchmark, in its own process so its peak RSS is its own.
+ * argv[2]: JSON `{kind: 'raw' | 'sync', baseUrl, tokenUrl, clientId, clientSecret, db?, entities}`.
+ * Prints one JSON line: `{kind, records, wallMs, peakRssMiB, ...}`.
+ */
+import { OneRosterClient } from '../src/source/oneroster-client.ts';
+import { connectionConfig, syncConnection } from '../src/services/sync-service.ts';
+import { openStore } from '../src/store/store.ts';
+import type { CollectionName } from '../src/oneroster/types.ts';
+
+interface PassInput {
+  kind: 'raw' | 'sync';
+  baseUrl: string;
+  tokenUrl: string;
+  clientId: string;
+  clientSecret: string;
+  db?: string;
+  entities: CollectionName[];
+}
+
+const input = JSON.parse(process.argv[2]!) as PassInput;
+const access = {
+  baseUrl: input.baseUrl,
+  auth: { kind: 'oauth2' as const, tokenUrl: input.tokenUrl, clientId: input.clientId, clientSecret: input.clientSecret },
+};
+const t0 = performance.now();
+let records = 0;
+let bytes = 0;
+let extra: Record<string, unknown> = {};
+if (input.kind === 'raw') {
+  // The practical limit: download and JSON.parse every page of the same endpoints, nothing else.
+  const client = new OneRosterClient(connectionConfig(access));
+  for (const c of input.entities) {
+    for await (const page of client.readPages(c, { filter: "status='active'" })) {
+      records += page.items.length;
+      bytes += page.bytes;
+    }
+  }
+  await client.close();
+} else {
+  const store = await openStore({ url: input.db! });
+  const { result } = await syncConnection({
+    store,
+    access,
+    connectionName: 'bench',
+    optional: { courses: input.entities.includes('courses'), demographics: input.entities.includes('demographics') },
+  });
+  await store.close();
+  for (const c of Object.values(result.entities)) {
+    if (!c) continue;
+    records += c.fetched;
+    bytes += c.bytes;
+  }
+  const sum = (k: 'created' | 'updated' | 'unchanged' | 'deleted' | 'invalid'): number =>
+    Object.values(result.entities).reduce((n, c) => n + (c?.[k] ?? 0), 0);
+  extra = {
+    status: result.status,
+    created: sum('created'),
+    updated: sum('updated'),
+    unchanged: sum('unchanged'),
+    deleted: sum('deleted'),
+    invalid: sum('invalid'),
+    ...((result as { timings?: unknown }).timings ? { timings: (result as { timings?: unknown }).timings } : {}),
+  };
+}
+const wallMs = performance.now() - t0;
+const peakRssMiB = process.resourceUsage().maxRSS / 1024;
+process.stdout.write(`${JSON.stringify({ kind: input.kind, records, bytes, wallMs, peakRssMiB, ...extra })}\n`);

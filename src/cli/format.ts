@@ -1,0 +1,79 @@
+/** Plain-text tables and summaries for the CLI. */
+import type { RunResult } from '../sync/full-sync.ts';
+
+/** Renders rows as an aligned text table; numbers are right-aligned. */
+export function table(header: string[], rows: Array<Array<string | number>>): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
+  const fmt = (r: Array<string | number>): string =>
+    r
+      .map((c, i) => (typeof c === 'number' ? String(c).padStart(widths[i]!) : String(c).padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [fmt(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(fmt)].join('\n');
+}
+
+const COUNT_COLUMNS = ['fetched', 'created', 'updated', 'restored', 'unchanged', 'deleted', 'invalid', 'duplicates'] as const;
+
+/** The end-of-run summary: one row per entity plus totals, status line, issues. */
+export function runSummary(result: RunResult): string {
+  const rows: Array<Array<string | number>> = [];
+  const totals = Object.fromEntries(COUNT_COLUMNS.map((c) => [c, 0])) as Record<(typeof COUNT_COLUMNS)[number], number>;
+  for (const [entity, counts] of Object.entries(result.entities)) {
+    if (!counts) continue;
+    rows.push([entity, counts.outcome, ...COUNT_COLUMNS.map((c) => counts[c])]);
+    for (const c of COUNT_COLUMNS) totals[c] += counts[c];
+  }
+  rows.push(['total', '', ...COUNT_COLUMNS.map((c) => totals[c])]);
+  const secs = result.durationMs / 1000;
+  const lines = [
+    table(['entity', 'outcome', ...COUNT_COLUMNS], rows),
+    '',
+    `run ${result.runId} ${result.mode}: ${result.status} in ${secs.toFixed(1)} s (${Math.round(totals.fetched / Math.max(secs, 0.001))} records/s)`,
+  ];
+  const issues = result.issues;
+  if (issues.bySeverity.error + issues.bySeverity.warning > 0) {
+    const top = Object.entries(issues.byRule)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 5)
+      .map(([rule, n]) => `${rule} ${n}`)
+      .join(', ');
+    lines.push(`issues: ${issues.bySeverity.error} errors, ${issues.bySeverity.warning} warnings (${top}); see \`rostersync runs show ${result.runId}\``);
+  }
+  if (result.error) lines.push(`error: [${result.error.code}] ${result.error.message}`);
+  for (const [entity, counts] of Object.entries(result.entities)) {
+    if (counts?.error) lines.push(`${entity}: [${counts.error.code}] ${counts.error.message}`);
+  }
+  return lines.join('\n');
+}
+
+/** The `--json` shape of a run (issue 3): runId, status, mode, entities with the six counts, durationMs; plus detail. */
+export function runJson(result: RunResult): Record<string, unknown> {
+  const entities: Record<string, unknown> = {};
+  for (const [entity, c] of Object.entries(result.entities)) {
+    if (!c) continue;
+    entities[entity] = {
+      fetched: c.fetched,
+      created: c.created + c.restored,
+      updated: c.updated,
+      unchanged: c.unchanged,
+      deleted: c.deleted,
+      invalid: c.invalid,
+      restored: c.restored,
+      duplicates: c.duplicates,
+      outcome: c.outcome,
+      ...(c.total !== undefined ? { total: c.total } : {}),
+      ...(c.error ? { error: c.error } : {}),
+    };
+  }
+  return {
+    runId: result.runId,
+    status: result.status,
+    mode: result.mode,
+    entities,
+    durationMs: Math.round(result.durationMs),
+    requests: result.requests.perEndpoint,
+    issues: result.issues,
+    ...(result.error ? { error: result.error } : {}),
+  };
+}

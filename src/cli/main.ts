@@ -1,0 +1,34 @@
+/**
+ * The `rostersync` command line. Thin: each command parses flags, builds the services it needs
+ * (the composition root) and prints. The same services back the HTTP layer.
+ */
+import { Command } from '@commander-js/extra-typings';
+import { registerSimulate } from './simulate-command.ts';
+import { registerSync } from './sync-command.ts';
+import { registerRuns } from './runs-command.ts';
+import { registerDemo } from './demo-command.ts';
+import { CliError } from './cli-error.ts';
+
+const program = new Command()
+  .name('rostersync')
+  .description('Open-source School Data Sync: pull rosters from any OneRoster 1.1 API, validate, store, hand on.')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerSimulate(program);
+registerSync(program);
+registerRuns(program);
+registerDemo(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CliError) {
+    process.stderr.write(`rostersync: ${err.message}\n`);
+    process.exitCode = err.exitCode;
+  } else {
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`rostersync: ${message}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The "sync a connection" service: the one composition of source (HTTP client) + sync (runner) +
+ * store that both the CLI and, later, the HTTP admin API call.
+ */
+import type { CollectionName } from '../oneroster/types.ts';
+import { OneRosterClient } from '../source/oneroster-client.ts';
+import { parseConnection, type ConnectionConfig } from '../source/connection.ts';
+import type { Connection } from '../store/connection-repository.ts';
+import { DEFAULT_TENANT_ID } from '../store/tenant-repository.ts';
+import type { Store } from '../store/store.ts';
+import { runSync, type RunResult, type SyncLogger, type SyncProgress } from '../sync/full-sync.ts';
+
+/** Everything needed to reach a provider, secrets included (never stored by this path). */
+export interface ProviderAccess {
+  baseUrl: string;
+  auth:
+    | { kind: 'none' }
+    | { kind: 'oauth2'; tokenUrl: string; clientId: string; clientSecret: string; scope?: string }
+    | { kind: 'oauth1'; clientId: string; clientSecret: string; signatureMethod?: 'HMAC-SHA256' | 'HMAC-SHA1' };
+  pageSize?: number;
+  maxConcurrency?: number;
+  requestsPerSecond?: number;
+}
+
+/** The required endpoints SDS pulls, plus the optional ones when enabled (sds-notes §1.1–1.2). */
+export function collectionsFor(optional: { courses?: boolean; demographics?: boolean }): CollectionName[] {
+  const list: CollectionName[] = ['academicSessions', 'orgs', 'users', 'classes', 'enrollments'];
+  if (optional.courses) list.push('courses');
+  if (optional.demographics) list.push('demographics');
+  return list;
+}
+
+/** Validates access settings into a client configuration (throws SourceError `invalid_config` listing every bad field). */
+export function connectionConfig(access: ProviderAccess): ConnectionConfig {
+  return parseConnection({
+    baseUrl: access.baseUrl,
+    auth: access.auth,
+    ...(access.pageSize !== undefined ? { pageSize: access.pageSize } : {}),
+    ...(access.maxConcurrency !== undefined ? { maxConcurrency: access.maxConcurrency } : {}),
+    ...(access.requestsPerSecond !== undefined ? { requestsPerSecond: access.requestsPerSecond } : {}),
+  });
+}
+
+/**
+ * Finds the connection of the default tenant with this base URL, or registers it. Only non-secret
+ * settings are kept (client id, token URL, scope, page size); the secret stays with the caller.
+ */
+export async function ensureConnection(
+  store: Store,
+  config: ConnectionConfig,
+  options: { tenantId?: string; name?: string } = {},
+): Promise<Connection> {
+  const tenantId = options.tenantId ?? DEFAULT_TENANT_ID;
+  const opts: Record<string, unknown> = { pageSize: config.pageSize, maxConcurrency: config.maxConcurrency };
+  if (config.auth.kind !== 'none') opts.clientId = config.auth.clientId;
+  if (config.auth.kind === 'oauth2') {
+    opts.tokenUrl = config.auth.tokenUrl;
+    if (config.auth.scope !== undefined) opts.scope = config.auth.scope;
+  }
+  if (config.auth.kind === 'oauth1') opts.signatureMethod = config.auth.signatureMethod;
+  // A named connection keeps its identity when its URL moves (the demo's simulator gets a new port
+  // each time); an unnamed one is identified by its base URL.
+  const existing = (await store.connections.list({ tenantId })).find((c) =>
+    options.name !== undefined ? c.name === options.name : c.baseUrl === config.baseUrl,
+  );
+  const settings = { authKind: config.auth.kind, options: opts };
+  if (existing) {
+    const same =
+      existing.baseUrl === config.baseUrl && existing.authKind === config.auth.kind && JSON.stringify(existing.options) === JSON.stringify(opts);
+    return same ? existing : store.connections.update(existing.id, { ...settings, baseUrl: config.baseUrl });
+  }
+  return store.connections.create({ tenantId, name: options.name ?? new URL(config.baseUrl).host, baseUrl: config.baseUrl, ...settings });
+}
+
+export interface SyncConnectionOptions {
+  store: Store;
+  access: ProviderAccess;
+  /** Identify the connection by this name instead of by its base URL. */
+  connectionName?: string;
+  optional?: { courses?: boolean; demographics?: boolean };
+  onProgress?: (p: SyncProgress) => void;
+  logger?: SyncLogger;
+  signal?: AbortSignal;
+}
+
+/** Registers (or finds) the connection and runs a full sync of it. */
+export async function syncConnection(options: SyncConnectionOptions): Promise<{ connection: Connection; result: RunResult }> {
+  const config = connectionConfig(options.access);
+  const connection = await ensureConnection(options.store, config, options.connectionName !== undefined ? { name: options.connectionName } : {});
+  const client = new OneRosterClient(config);
+  try {
+    const result = await runSync({
+      store: options.store,
+      reader: client,
+      connectionId: connection.id,
+      mode: 'full',
+      entities: collectionsFor(options.optional ?? {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    return { connection, result };
+  } finally {
+    await client.close();
+  }
+}
