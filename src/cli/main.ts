@@ -7,6 +7,8 @@ import { registerSimulate } from './simulate-command.ts';
 import { registerSync } from './sync-command.ts';
 import { registerRuns } from './runs-command.ts';
 import { registerDemo } from './demo-command.ts';
+import { registerProviders } from './providers-command.ts';
+import { registerCheck } from './check-command.ts';
 import { CliError } from './cli-error.ts';
 
 const program = new Command()
@@ -19,6 +21,8 @@ registerSimulate(program);
 registerSync(program);
 registerRuns(program);
 registerDemo(program);
+registerProviders(program);
+registerCheck(program);
 
 try {
   await program.parseAsync(process.argv);
