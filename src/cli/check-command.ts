@@ -2,7 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { OneRosterClient } from '../source/oneroster-client.ts';
 import { runProviderChecks } from '../sds/provider-checks.ts';
 import { connectionConfig } from '../services/sync-service.ts';
-import { accessFromFlags, withAccessOptions } from './sync-command.ts';
+import { accessFromFlags, withAccessOptions } from './shared.ts';
 import { CliError } from './cli-error.ts';
 import { table } from './format.ts';
 

@@ -6,7 +6,7 @@ import { openStore } from '../store/store.ts';
 import { CliError } from './cli-error.ts';
 import { runSummary } from './format.ts';
 import { createProgress } from './progress.ts';
-import { dbPath, DEFAULT_DB } from './sync-command.ts';
+import { dbPath, DEFAULT_DB } from './shared.ts';
 
 /**
  * `rostersync demo` (`npm run demo`): the main job end to end on the embedded default. Starts the

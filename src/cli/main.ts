@@ -9,6 +9,7 @@ import { registerRuns } from './runs-command.ts';
 import { registerDemo } from './demo-command.ts';
 import { registerProviders } from './providers-command.ts';
 import { registerCheck } from './check-command.ts';
+import { registerConnection } from './connection-command.ts';
 import { CliError } from './cli-error.ts';
 
 const program = new Command()
@@ -23,6 +24,7 @@ registerRuns(program);
 registerDemo(program);
 registerProviders(program);
 registerCheck(program);
+registerConnection(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,7 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { openStore } from '../store/store.ts';
 import { CliError, intOption } from './cli-error.ts';
 import { table } from './format.ts';
-import { dbPath, DEFAULT_DB } from './sync-command.ts';
+import { dbPath, DEFAULT_DB } from './shared.ts';
 
 /** `rostersync runs` (list) and `rostersync runs show RUN` (one run with its counts and issues). */
 export function registerRuns(program: Command): void {

@@ -77,6 +77,8 @@ export interface SyncConnectionOptions {
   access: ProviderAccess;
   /** Identify the connection by this name instead of by its base URL. */
   connectionName?: string;
+  /** Sync this stored connection (its settings are not changed). */
+  connectionId?: string;
   optional?: { courses?: boolean; demographics?: boolean };
   onProgress?: (p: SyncProgress) => void;
   logger?: SyncLogger;
@@ -86,7 +88,10 @@ export interface SyncConnectionOptions {
 /** Registers (or finds) the connection and runs a full sync of it. */
 export async function syncConnection(options: SyncConnectionOptions): Promise<{ connection: Connection; result: RunResult }> {
   const config = connectionConfig(options.access);
-  const connection = await ensureConnection(options.store, config, options.connectionName !== undefined ? { name: options.connectionName } : {});
+  const connection =
+    options.connectionId !== undefined
+      ? await getConnection(options.store, options.connectionId)
+      : await ensureConnection(options.store, config, options.connectionName !== undefined ? { name: options.connectionName } : {});
   const client = new OneRosterClient(config);
   try {
     const result = await runSync({
@@ -103,4 +108,10 @@ export async function syncConnection(options: SyncConnectionOptions): Promise<{ 
   } finally {
     await client.close();
   }
+}
+
+async function getConnection(store: Store, id: string): Promise<Connection> {
+  const c = await store.connections.get(id);
+  if (!c) throw new Error(`connection ${id} does not exist`);
+  return c;
 }
