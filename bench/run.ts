@@ -8,6 +8,7 @@ const benches: Record<string, () => Promise<void>> = {
   serve: async () => (await import('./serve.ts')).benchServe(),
   sync: async () => (await import('./sync.ts')).benchSync(rest),
   generate: async () => (await import('./generate.ts')).benchGenerate(rest),
+  export: async () => (await import('./export.ts')).benchExport(rest),
 };
 
 if (!name || !(name in benches)) {
