@@ -10,6 +10,7 @@ import { registerDemo } from './demo-command.ts';
 import { registerProviders } from './providers-command.ts';
 import { registerCheck } from './check-command.ts';
 import { registerConnection } from './connection-command.ts';
+import { registerExport } from './export-command.ts';
 import { CliError } from './cli-error.ts';
 
 const program = new Command()
@@ -25,6 +26,7 @@ registerDemo(program);
 registerProviders(program);
 registerCheck(program);
 registerConnection(program);
+registerExport(program);
 
 try {
   await program.parseAsync(process.argv);
