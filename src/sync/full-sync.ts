@@ -1,0 +1,609 @@
+/**
+ * The full-sync runner (engineering-anchors §2.2): pull every enabled collection page by page,
+ * validate and hash each record, stage it, then apply all complete collections in one transaction.
+ *
+ * Guarantees, each from the issue:
+ * - "Stage, then apply: nothing touches the live tables until a collection is complete. A failed
+ *   or empty collection keeps its last-known-good rows." A collection whose read throws is marked
+ *   `failed`, its staged rows are discarded, and the other collections still apply (`partial`).
+ * - Apply is one transaction for the whole run, which also writes the run's final state, so a
+ *   crash never leaves half a run applied.
+ * - "Unchanged rows are not written." Each page is compared with the live rows; unchanged records
+ *   are never written, and in the common case (below) not even staged.
+ * - "Absence in a complete full-sync collection marks a row deleted (soft delete, kept as a
+ *   tombstone)"; records that arrive `tobedeleted` become tombstones too; a returning record is
+ *   `restored`. Invalid records are not applied and are not absent either.
+ * - Duplicates within a run: the first is kept; the others get a `duplicate-sourced-id` issue.
+ *
+ * Two read modes per collection:
+ * - `sorted` (re-syncs of providers that page in sourcedId order, as OneRoster servers default to,
+ *   oneroster-spec-notes §2.5): one range query per page returns the live rows between the previous
+ *   page's last id and this page's last id. That one query finds changes, and absences (live ids
+ *   the page skipped), so unchanged records are neither staged nor looked up one by one. Order is
+ *   checked as pages arrive; if it breaks, the collection is read again once in `general` mode and
+ *   the next run starts in `general` mode for it (remembered in the run's entity counts).
+ * - `general` (first syncs and unsorted providers): point lookups per page, every sourcedId staged
+ *   (key only when unchanged or invalid), absence by anti-join at apply.
+ * In both modes a record whose raw fingerprint (provider JSON) equals the live row's is unchanged
+ * without being read and hashed again (the no-change fast path).
+ *
+ * Memory is bounded by one page plus one prefetched page: the next page's request is issued
+ * before the current page is processed, so the provider works while we hash and write.
+ */
+import { hostname } from 'node:os';
+import type { DataIssue } from '../oneroster/issues.ts';
+import type { AnyEntity, CollectionName } from '../oneroster/types.ts';
+import type { FetchedPage, PageReader } from '../source/page-reader.ts';
+import { StoreError } from '../store/errors.ts';
+import type { CollectionOutcome, EndpointCounts, EntityCounts, IssueSummary, RunError, RunStatus } from '../store/run-repository.ts';
+import { emptyIssueSummary } from '../store/run-repository.ts';
+import { STAGE_WRITE_MIN, StageOp } from '../store/schema.ts';
+import type { AbsenceRule, ApplyCollection, CollectionStager, KnownRow, StageRow } from '../store/staging.ts';
+import type { Store } from '../store/store.ts';
+import { DEFAULT_POLICY, REQUIRED_COLLECTIONS, classify, collectionVerdict, orderCollections, type SyncPolicy } from './planner.ts';
+import { DEFAULT_CODEC, hashCanonical, jsonEqual, rawFingerprint, type RecordCodec } from './record-codec.ts';
+
+/** A full sync reads active records only (SDS: full syncs filter `status='active'`, deltas do not). */
+export const FULL_SYNC_FILTER = "status='active'";
+
+export interface SyncProgress {
+  collection: CollectionName;
+  pages: number;
+  /** Items received so far in this collection (restarts from 0 if the collection is re-read). */
+  records: number;
+  /** `X-Total-Count` when the provider sends it. */
+  total?: number;
+  bytes: number;
+  /** True on the last call for the collection (read finished or failed). */
+  done: boolean;
+}
+
+/** Small logging port (pino fits it). Metadata carries ids and counts, never record contents. */
+export interface SyncLogger {
+  info(msg: string, meta?: Record<string, unknown>): void;
+  warn(msg: string, meta?: Record<string, unknown>): void;
+}
+
+export interface RunSyncOptions {
+  store: Store;
+  reader: PageReader;
+  connectionId: string;
+  mode?: 'full';
+  /** Collections to pull; default the five required ones. Add `courses`/`demographics` when enabled. */
+  entities?: readonly CollectionName[];
+  onProgress?: (progress: SyncProgress) => void;
+  codec?: RecordCodec;
+  policy?: Partial<SyncPolicy>;
+  signal?: AbortSignal;
+  /** Identifies this process in `runs.lease_owner`. Default `<host>:<pid>`. */
+  leaseOwner?: string;
+  /** Minimum time between heartbeats, ms. Default 5000. */
+  heartbeatMs?: number;
+  /** Most issues written to `run_issues` per run (counts stay complete). Default 50,000. */
+  maxStoredIssues?: number;
+  logger?: SyncLogger;
+}
+
+/** Where the run's wall time went, ms (phases run one after another on one event loop). */
+export interface RunTimings {
+  /** Waiting for the reader's next page (network, provider, client-side parse). */
+  readWait: number;
+  /** Fingerprints, readEntity, canonical JSON and hashes. */
+  normalize: number;
+  /** Live-row lookups (point or range). */
+  lookup: number;
+  /** Classification, raw comparison and staging writes. */
+  stage: number;
+  /** Issue rows and heartbeats. */
+  bookkeeping: number;
+  /** The one apply transaction (incl. the run's final state). */
+  apply: number;
+  /** Emptying the staging tables. */
+  cleanup: number;
+}
+
+export interface RunResult {
+  runId: number;
+  status: Exclude<RunStatus, 'running'>;
+  mode: 'full';
+  entities: Partial<Record<CollectionName, EntityCounts>>;
+  requests: { perEndpoint: Record<string, EndpointCounts> };
+  issues: IssueSummary;
+  durationMs: number;
+  timings: RunTimings;
+  error?: RunError;
+}
+
+/** A reader failure for one collection (the reader's own error is the cause). */
+class CollectionReadError extends Error {
+  readonly code: string;
+
+  constructor(cause: unknown) {
+    const code = (cause as { code?: unknown } | null)?.code;
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.code = typeof code === 'string' ? code : 'source_error';
+  }
+}
+
+/** The provider's order broke the sorted-mode assumption: re-read the collection in general mode. */
+class OrderBroken extends Error {}
+
+/**
+ * Characters whose UTF-16 order (JS `<`) differs from UTF-8 byte order (the SQL key order):
+ * surrogates and U+E000–U+FFFF. Ids containing them are read in general mode.
+ */
+const ORDER_UNSAFE = /[\uD800-\uFFFF]/;
+
+function emptyCounts(): EntityCounts {
+  return {
+    outcome: 'skipped',
+    fetched: 0,
+    created: 0,
+    updated: 0,
+    restored: 0,
+    unchanged: 0,
+    deleted: 0,
+    deletedByAbsence: 0,
+    invalid: 0,
+    duplicates: 0,
+    pages: 0,
+    bytes: 0,
+  };
+}
+
+type Step = { ok: true; r: IteratorResult<FetchedPage> } | { ok: false; err: unknown };
+
+function step(it: AsyncIterator<FetchedPage>): Promise<Step> {
+  // Never rejects: a prefetched page's failure must not become an unhandled rejection.
+  return it.next().then(
+    (r) => ({ ok: true as const, r }),
+    (err: unknown) => ({ ok: false as const, err }),
+  );
+}
+
+/** The sourcedId of a raw item when it is already clean (what the reader would return), else undefined. */
+function cleanRawId(item: unknown): string | undefined {
+  if (typeof item !== 'object' || item === null) return undefined;
+  const id = (item as { sourcedId?: unknown }).sourcedId;
+  if (typeof id !== 'string' || id.length === 0) return undefined;
+  // The reader trims; only ids without surrounding whitespace are taken as-is.
+  if (id.charCodeAt(0) <= 32 || id.charCodeAt(id.length - 1) <= 32) return undefined;
+  return id;
+}
+
+interface Entry {
+  item: unknown;
+  json: string;
+  fp: string;
+  id: string | undefined;
+  /** Set once the record has been through readEntity. */
+  read?: { record: AnyEntity | undefined; issues: DataIssue[] };
+}
+
+interface ReadState {
+  mode: 'sorted' | 'general';
+  /** Sorted mode: the last sourcedId covered (every live row up to it is resolved). */
+  lastId: string | undefined;
+  /** Sorted mode: the last sourcedId classified (an equal next id is a duplicate). */
+  lastSeen?: string;
+  /** Ids seen so far never decreased (order hint for the next run). */
+  monotonic: boolean;
+}
+
+function mergeIssues(into: IssueSummary, from: IssueSummary): void {
+  into.bySeverity.error += from.bySeverity.error;
+  into.bySeverity.warning += from.bySeverity.warning;
+  for (const [rule, n] of Object.entries(from.byRule)) into.byRule[rule] = (into.byRule[rule] ?? 0) + n;
+  into.stored += from.stored;
+}
+
+/**
+ * Runs one full sync of a connection and returns its result. Data problems and collection read
+ * failures end up in the result (status `partial`/`failed`), not as throws.
+ * @throws StoreError `run_in_progress` when the connection already has a running run,
+ *   `not_found` for an unknown connection; rethrows unexpected (store/programming) errors after
+ *   marking the run `failed`.
+ */
+export async function runSync(options: RunSyncOptions): Promise<RunResult> {
+  const started = performance.now();
+  const { store, reader, connectionId } = options;
+  const codec = options.codec ?? DEFAULT_CODEC;
+  const policy: SyncPolicy = { ...DEFAULT_POLICY, ...options.policy };
+  const collections = orderCollections(options.entities ?? REQUIRED_COLLECTIONS);
+  const leaseOwner = options.leaseOwner ?? `${hostname()}:${process.pid}`;
+  const heartbeatMs = options.heartbeatMs ?? 5000;
+  const maxStoredIssues = options.maxStoredIssues ?? 50_000;
+  const log = options.logger;
+
+  const connection = await store.connections.get(connectionId);
+  if (!connection) throw new StoreError('not_found', `connection ${connectionId} does not exist`);
+  // Order hints: a collection that needed general mode last time starts in it.
+  const orderHint = new Map<CollectionName, 'sorted' | 'unsorted'>();
+  for (const prev of await store.runs.list({ connectionId, limit: 5 })) {
+    for (const c of collections) {
+      const o = prev.entities[c]?.order;
+      if (o !== undefined && !orderHint.has(c)) orderHint.set(c, o);
+    }
+  }
+  const run = await store.runs.start({ connectionId, mode: 'full', leaseOwner });
+  const runId = run.id;
+  log?.info('sync started', { runId, connectionId, collections });
+
+  const entities: Partial<Record<CollectionName, EntityCounts>> = {};
+  const perEndpoint: Record<string, EndpointCounts> = {};
+  const issues = emptyIssueSummary();
+  let issueSeq = 0;
+  let lastBeat = Date.now();
+  const toApply = new Map<CollectionName, ApplyCollection>();
+  let firstError: RunError | undefined;
+  let aborted = false;
+  const timings: RunTimings = { readWait: 0, normalize: 0, lookup: 0, stage: 0, bookkeeping: 0, apply: 0, cleanup: 0 };
+
+  const heartbeat = async (): Promise<void> => {
+    if (Date.now() - lastBeat < heartbeatMs) return;
+    lastBeat = Date.now();
+    await store.runs.heartbeat(runId, leaseOwner);
+  };
+
+  /** Counts issues into the collection's summary and stores them (up to the run's cap). */
+  const recordIssues = async (found: DataIssue[], cur: IssueSummary): Promise<void> => {
+    if (found.length === 0) return;
+    for (const i of found) {
+      cur.bySeverity[i.severity]++;
+      cur.byRule[i.rule] = (cur.byRule[i.rule] ?? 0) + 1;
+    }
+    const room = Math.max(0, maxStoredIssues - issues.stored - cur.stored);
+    const keep = room >= found.length ? found : found.slice(0, room);
+    if (keep.length === 0) return;
+    await store.issues.add(runId, issueSeq, keep);
+    issueSeq += keep.length;
+    cur.stored += keep.length;
+  };
+
+  const readEntry = (c: CollectionName, e: Entry): NonNullable<Entry['read']> => {
+    if (e.read) return e.read;
+    const res = codec.readEntity(c, e.item);
+    let record = res.record;
+    for (const issue of res.issues) {
+      if (issue.severity === 'error') record = undefined;
+      e.id ??= issue.sourcedId;
+    }
+    if (record) e.id = record.sourcedId;
+    e.read = { record, issues: res.issues };
+    return e.read;
+  };
+
+  /** Compares one page with the live rows and stages what must change. */
+  const stagePage = async (
+    c: CollectionName,
+    stager: CollectionStager,
+    page: FetchedPage,
+    counts: EntityCounts,
+    state: ReadState,
+    cur: IssueSummary,
+  ): Promise<void> => {
+    let t = performance.now();
+    const entries: Entry[] = new Array(page.items.length);
+    for (let i = 0; i < page.items.length; i++) {
+      const item = page.items[i];
+      const json = JSON.stringify(item) ?? 'null';
+      const e: Entry = { item, json, fp: rawFingerprint(codec.version, json), id: cleanRawId(item) };
+      if (e.id === undefined) readEntry(c, e); // the reader decides the id (trimmed, numeric) or rejects it
+      entries[i] = e;
+    }
+    // Order check (sorted mode needs it; every mode records it as a hint for the next run).
+    let prev = state.lastId;
+    for (const e of entries) {
+      if (e.id === undefined) continue;
+      if ((prev !== undefined && e.id < prev) || ORDER_UNSAFE.test(e.id)) {
+        state.monotonic = false;
+        if (state.mode === 'sorted') throw new OrderBroken();
+      }
+      prev = e.id;
+    }
+    let t2 = performance.now();
+    timings.normalize += t2 - t;
+
+    // What the live table holds for this page.
+    const known = new Map<string, KnownRow>();
+    const absent: string[] = [];
+    const pointLookup = async (ids: string[]): Promise<void> => {
+      if (ids.length === 0) return;
+      const rows = await stager.lookup(ids);
+      ids.forEach((id, i) => {
+        const k = rows[i];
+        if (k) known.set(id, k);
+      });
+    };
+    if (state.mode === 'sorted') {
+      // One range read of the covering index: skips unchanged records and finds passed-over rows.
+      const ids = new Set<string>();
+      for (const e of entries) if (e.id !== undefined) ids.add(e.id);
+      const need: string[] = [];
+      if (prev !== undefined && prev !== state.lastId) {
+        for (const [id, r] of await stager.lookupRange(state.lastId, prev)) {
+          if (!ids.has(id)) {
+            if (!r.deleted) absent.push(id); // the provider passed over it
+          } else if (!r.deleted && r.fp !== null) {
+            known.set(id, { hash: '', fp: r.fp, deleted: false }); // hash fetched below if the fp differs
+          } else {
+            need.push(id);
+          }
+        }
+        state.lastId = prev;
+      }
+      // (prev === state.lastId: the page only repeats the previous page's last id — duplicates.)
+      for (const e of entries) {
+        const k = e.id === undefined ? undefined : known.get(e.id);
+        if (k !== undefined && (k.fp !== e.fp || e.read !== undefined)) need.push(e.id!);
+      }
+      await pointLookup(need);
+    } else if (!stager.liveEmpty) {
+      await pointLookup(entries.filter((e) => e.id !== undefined).map((e) => e.id!));
+    }
+    t = performance.now();
+    timings.lookup += t - t2;
+
+    // Classify in page order.
+    const found: DataIssue[] = [];
+    const rows: StageRow[] = [];
+    const rowOps: StageOp[] = [];
+    let lastSeen = state.mode === 'sorted' ? state.lastSeen : undefined;
+    let normalizeMs = 0;
+    for (const e of entries) {
+      const id = e.id;
+      if (state.mode === 'sorted' && id !== undefined) {
+        if (id === lastSeen) {
+          counts.duplicates++;
+          found.push(duplicateIssue(c, id));
+          continue;
+        }
+        lastSeen = id;
+      }
+      const k = id === undefined ? undefined : known.get(id);
+      if (k !== undefined && !k.deleted && k.fp !== null && k.fp === e.fp && e.read === undefined) {
+        // Same provider JSON as the live row, which had no issues: unchanged, nothing to read.
+        if (state.mode === 'general') {
+          rows.push({ sourcedId: id!, op: StageOp.unchanged, hash: k.hash });
+          rowOps.push(StageOp.unchanged);
+        } else {
+          counts.unchanged++;
+        }
+        continue;
+      }
+      const tn = performance.now();
+      const read = readEntry(c, e);
+      for (const issue of read.issues) found.push(issue);
+      const record = read.record;
+      if (record === undefined) {
+        counts.invalid++;
+        // General mode stages the key so the anti-join spares the live row (last-known-good).
+        if (state.mode === 'general' && e.id !== undefined) {
+          rows.push({ sourcedId: e.id, op: StageOp.invalid });
+          rowOps.push(StageOp.invalid);
+        }
+        normalizeMs += performance.now() - tn;
+        continue;
+      }
+      const data = codec.canonicalJson(record);
+      const hash = hashCanonical(data);
+      normalizeMs += performance.now() - tn;
+      const op = classify({ hash, status: record.status }, k);
+      if (op >= STAGE_WRITE_MIN) {
+        const row: StageRow = { sourcedId: record.sourcedId, op, hash, record, data, fp: read.issues.length === 0 ? e.fp : null };
+        if (!jsonEqual(e.item, record)) row.rawJson = e.json;
+        rows.push(row);
+        rowOps.push(op);
+      } else if (state.mode === 'general') {
+        rows.push({ sourcedId: record.sourcedId, op, hash });
+        rowOps.push(op);
+      } else {
+        counts.unchanged++;
+      }
+    }
+    if (state.mode === 'sorted' && lastSeen !== undefined) state.lastSeen = lastSeen;
+    for (const id of absent) rows.push({ sourcedId: id, op: StageOp.absent });
+    timings.normalize += normalizeMs;
+
+    const inserted = rows.length > 0 ? await stager.write(rows) : [];
+    for (let i = 0; i < rowOps.length; i++) {
+      const op = rowOps[i]!;
+      if (!inserted[i]) {
+        if (op === StageOp.invalid) continue; // counted invalid already
+        counts.duplicates++;
+        found.push(duplicateIssue(c, rows[i]!.sourcedId));
+        continue;
+      }
+      switch (op) {
+        case StageOp.create: counts.created++; break;
+        case StageOp.update: counts.updated++; break;
+        case StageOp.restore: counts.restored++; break;
+        case StageOp.delete: counts.deleted++; break;
+        case StageOp.unchanged: counts.unchanged++; break;
+        default: break; // invalid: counted above
+      }
+    }
+    t2 = performance.now();
+    timings.stage += t2 - t - normalizeMs;
+    await recordIssues(found, cur);
+    timings.bookkeeping += performance.now() - t2;
+  };
+
+  /** One complete read of a collection into staging. @throws CollectionReadError | OrderBroken. */
+  const readOnce = async (c: CollectionName, stager: CollectionStager, counts: EntityCounts, state: ReadState, cur: IssueSummary): Promise<void> => {
+    const endpoint = `/${c}`;
+    const ep = (perEndpoint[endpoint] ??= { requests: 0, bytes: 0 });
+    const readOptions = options.signal ? { filter: FULL_SYNC_FILTER, signal: options.signal } : { filter: FULL_SYNC_FILTER };
+    const it = reader.readPages(c, readOptions)[Symbol.asyncIterator]();
+    let pending = step(it);
+    const progress = (done: boolean): void => {
+      if (!options.onProgress) return;
+      const p: SyncProgress = { collection: c, pages: counts.pages, records: counts.fetched, bytes: counts.bytes, done };
+      if (counts.total !== undefined) p.total = counts.total;
+      options.onProgress(p);
+    };
+    try {
+      for (;;) {
+        const tw = performance.now();
+        const s = await pending;
+        timings.readWait += performance.now() - tw;
+        if (!s.ok) throw new CollectionReadError(s.err);
+        if (s.r.done) break;
+        const page = s.r.value;
+        pending = step(it); // prefetch: the next request runs while this page is processed
+        counts.pages++;
+        counts.bytes += page.bytes;
+        counts.fetched += page.items.length;
+        if (page.total !== undefined) counts.total = page.total;
+        ep.requests += page.requests;
+        ep.bytes += page.bytes;
+        await stagePage(c, stager, page, counts, state, cur);
+        progress(false);
+        const tb = performance.now();
+        await heartbeat();
+        timings.bookkeeping += performance.now() - tb;
+      }
+    } catch (err) {
+      // Stop the reader (and its prefetched request) before surfacing the failure.
+      await Promise.resolve(it.return?.()).catch(() => undefined);
+      if (!(err instanceof OrderBroken)) progress(true);
+      throw err;
+    }
+    progress(true);
+  };
+
+  /** Reads a collection completely into staging and returns how absence is to be decided. */
+  const pullCollection = async (c: CollectionName, counts: EntityCounts): Promise<{ liveEmpty: boolean; absence: AbsenceRule }> => {
+    const stager = await store.staging.open({ runId, tenantId: connection.tenantId, connectionId, collection: c });
+    const firstSeq = issueSeq;
+    let cur = emptyIssueSummary();
+    const sorted = !stager.liveEmpty && orderHint.get(c) !== 'unsorted';
+    let state: ReadState = { mode: sorted ? 'sorted' : 'general', lastId: undefined, monotonic: true };
+    try {
+      try {
+        await readOnce(c, stager, counts, state, cur);
+      } catch (err) {
+        if (!(err instanceof OrderBroken)) throw err;
+        // The provider does not page in sourcedId order: start over in general mode.
+        log?.info('collection not in sourcedId order; re-reading it in general mode', { runId, connectionId, collection: c });
+        await store.staging.discard(runId, c);
+        await store.issues.deleteFrom(runId, firstSeq);
+        issueSeq = firstSeq;
+        cur = emptyIssueSummary();
+        Object.assign(counts, emptyCounts());
+        state = { mode: 'general', lastId: undefined, monotonic: false };
+        await readOnce(c, stager, counts, state, cur);
+      }
+    } finally {
+      mergeIssues(issues, cur);
+      counts.order = state.monotonic ? 'sorted' : 'unsorted';
+    }
+    const absence: AbsenceRule = state.mode === 'sorted' ? { kind: 'ranges', after: state.lastId } : { kind: 'anti-join' };
+    return { liveEmpty: stager.liveEmpty, absence };
+  };
+
+  try {
+    for (const c of collections) {
+      const counts = emptyCounts();
+      entities[c] = counts;
+      if (aborted || options.signal?.aborted) {
+        aborted = true;
+        continue; // stays `skipped`
+      }
+      try {
+        const { liveEmpty, absence } = await pullCollection(c, counts);
+        if (collectionVerdict({ fetched: counts.fetched, liveEmpty }, policy) === 'keep') {
+          counts.outcome = 'kept';
+          counts.error = { code: 'empty_collection', message: `${c} came back empty while the store holds rows for it; kept the last-known-good rows` };
+          firstError ??= counts.error;
+          await store.staging.discard(runId, c);
+          log?.warn('empty collection kept', { runId, connectionId, collection: c });
+        } else {
+          counts.outcome = 'applied'; // provisional until the apply commits
+          // Full mode: every applied collection was read completely, so absence applies.
+          toApply.set(c, { absence, writes: counts.created + counts.updated + counts.restored + counts.deleted - counts.deletedByAbsence });
+        }
+      } catch (err) {
+        if (!(err instanceof CollectionReadError)) throw err;
+        counts.outcome = 'failed';
+        counts.error = { code: err.code, message: err.message };
+        firstError ??= counts.error;
+        await store.staging.discard(runId, c);
+        if (options.signal?.aborted) aborted = true;
+        log?.warn('collection read failed; keeping last-known-good rows', { runId, connectionId, collection: c, code: err.code });
+      }
+    }
+
+    let status: RunResult['status'];
+    if (aborted) {
+      // An aborted run applies nothing: the admin stopped it, so leave the store as it was.
+      for (const c of toApply.keys()) entities[c]!.outcome = 'skipped';
+      toApply.clear();
+      status = 'failed';
+      firstError = { code: 'aborted', message: 'the run was aborted before it finished; nothing was applied' };
+    } else {
+      const outcomes = collections.map((c) => entities[c]!.outcome);
+      status = outcomes.every((o) => o === 'applied') ? 'succeeded' : toApply.size > 0 ? 'partial' : 'failed';
+    }
+
+    const ta = performance.now();
+    await store.staging.apply({ runId, tenantId: connection.tenantId, connectionId, now: new Date() }, toApply, async (trx, applied) => {
+      for (const c of toApply.keys()) {
+        const counts = entities[c]!;
+        const n = applied[c]?.deletedByAbsence ?? 0;
+        counts.deletedByAbsence = n;
+        counts.deleted += n;
+      }
+      const outcome = { status, entities, requests: perEndpoint, issues, ...(firstError ? { error: firstError } : {}) };
+      await store.runs.finish(runId, outcome, trx);
+    });
+    timings.apply = performance.now() - ta;
+    const tc = performance.now();
+    await store.staging.discard(runId);
+    timings.cleanup = performance.now() - tc;
+    for (const k of Object.keys(timings) as Array<keyof RunTimings>) timings[k] = Math.round(timings[k]);
+    const result: RunResult = {
+      runId,
+      status,
+      mode: 'full',
+      entities,
+      requests: { perEndpoint },
+      issues,
+      durationMs: Math.round(performance.now() - started),
+      timings,
+    };
+    if (firstError) result.error = firstError;
+    log?.info('sync finished', { runId, connectionId, status, durationMs: result.durationMs });
+    return result;
+  } catch (err) {
+    // Unexpected failure (store, bug): the apply transaction (if begun) rolled back; record why.
+    const code = (err as { code?: unknown } | null)?.code;
+    const error: RunError = {
+      code: typeof code === 'string' ? code : 'internal_error',
+      message: err instanceof Error ? err.message : String(err),
+    };
+    for (const c of collections) {
+      const counts = entities[c];
+      if (counts && counts.outcome === 'applied') counts.outcome = 'skipped';
+    }
+    await store.runs
+      .finish(runId, { status: 'failed', entities, requests: perEndpoint, issues, error })
+      .catch(() => undefined); // the original error matters more
+    throw err;
+  } finally {
+    await store.staging.discard(runId).catch(() => undefined);
+  }
+}
+
+function duplicateIssue(c: CollectionName, sourcedId: string): DataIssue {
+  return {
+    severity: 'error',
+    rule: 'duplicate-sourced-id',
+    entity: c,
+    sourcedId,
+    field: 'sourcedId',
+    message: `sourcedId appears more than once in ${c} in this run; the first record was kept and this one dropped`,
+  };
+}
+
+export type { CollectionOutcome };

@@ -1,0 +1,70 @@
+/**
+ * How the sync turns a provider item into what it stores: the lenient reader (oneroster/reader.ts),
+ * canonical JSON and its SHA-256 (oneroster/canonical.ts). A port, so tests and benchmarks can
+ * swap in instrumented versions; production uses `DEFAULT_CODEC`.
+ */
+import { hash } from 'node:crypto';
+import type { DataIssue } from '../oneroster/issues.ts';
+import { canonicalJson, readEntity } from '../oneroster/reader.ts';
+import type { AnyEntity, CollectionName } from '../oneroster/types.ts';
+
+export interface RecordCodec {
+  /**
+   * Salt of the raw fingerprints stored with live rows. Change it whenever the reader or canonical
+   * JSON would turn the same provider JSON into a different record: unchanged provider JSON then
+   * goes through the new reader once, instead of being skipped as unchanged.
+   */
+  readonly version: string;
+  /** Lenient read: `record` is absent when an error-severity issue dropped it. */
+  readEntity(collection: CollectionName, raw: unknown): { record?: AnyEntity; issues: DataIssue[] };
+  /** Key-sorted, whitespace-free JSON; equal data gives equal text. */
+  canonicalJson(value: unknown): string;
+}
+
+/** Bump `version` when reader.ts / canonical.ts change their output (see RecordCodec.version). */
+export const DEFAULT_CODEC: RecordCodec = { version: 'reader-1', readEntity, canonicalJson };
+
+/**
+ * Fingerprint of a provider item: sha256 of the codec version and the item's JSON text (the text
+ * `JSON.stringify` gives for the parsed item, i.e. the provider's key order). Equal fingerprints
+ * mean the provider sent the same record, so reading and hashing it again can be skipped.
+ */
+export function rawFingerprint(version: string, json: string): string {
+  return hash('sha256', `${version}\n${json}`, 'base64');
+}
+
+/**
+ * SHA-256 hex of canonical JSON text. Equal to `contentHash(record)` (canonical.ts) but reuses the
+ * text the sync stores anyway, so each record is serialised once.
+ */
+export function hashCanonical(text: string): string {
+  return hash('sha256', text, 'hex');
+}
+
+/**
+ * Deep equality of JSON values regardless of object key order, treating an `undefined` property as
+ * absent (as JSON does). The sync stores the provider's raw record only when the normalised
+ * record differs from it, so "nothing the SIS sent is lost" costs nothing for clean data.
+ */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  let na = 0;
+  for (const k in ao) {
+    const v = ao[k];
+    if (v === undefined) continue;
+    na++;
+    if (!Object.hasOwn(bo, k) || !jsonEqual(v, bo[k])) return false;
+  }
+  let nb = 0;
+  for (const k in bo) if (bo[k] !== undefined) nb++;
+  return na === nb;
+}
