@@ -4,11 +4,10 @@
  * the key-only rows of the no-change path, against ~15 µs per row through an async query builder;
  * the portable stager in staging.ts does the same job for other dialects.
  *
- * Lookups are point queries on the live key index `(connection_id, sourced_id)`, all of a page's
- * inside ONE read transaction: in WAL mode every autocommit statement takes and drops the WAL read
- * lock (fcntl calls on the -shm file), which measured ~5 µs per lookup against ~2 µs grouped.
- * Providers serve pages sorted by sourcedId (oneroster-spec-notes §2.5) and the first sync inserted
- * rows in that order, so consecutive lookups touch neighbouring pages.
+ * Lookups run inside ONE read transaction per page: in WAL mode every autocommit statement takes
+ * and drops the WAL read lock (fcntl calls on the -shm file), which measured ~5 µs per point
+ * lookup against ~2 µs grouped. Range lookups (sorted reads) read only the covering `_fp` index
+ * (~0.6 µs per row); point lookups use the key index and fetch the row for its content hash.
  *
  * Every raw call runs while holding Kysely's connection (its driver mutex): the handle is shared,
  * and a raw BEGIN issued while another run's Kysely transaction is open on it would silently
