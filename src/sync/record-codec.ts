@@ -22,7 +22,7 @@ export interface RecordCodec {
 }
 
 /** Bump `version` when reader.ts / canonical.ts change their output (see RecordCodec.version). */
-export const DEFAULT_CODEC: RecordCodec = { version: 'reader-1', readEntity, canonicalJson };
+export const DEFAULT_CODEC: RecordCodec = { version: 'reader-2', readEntity, canonicalJson };
 
 /**
  * Fingerprint of a provider item: sha256 of the codec version and the item's JSON text (the text
@@ -34,11 +34,20 @@ export function rawFingerprint(version: string, json: string): string {
 }
 
 /**
- * SHA-256 hex of canonical JSON text. Equal to `contentHash(record)` (canonical.ts) but reuses the
- * text the sync stores anyway, so each record is serialised once.
+ * A GUIDRef's `href` in canonical text: keys are sorted, so `href` is always a ref object's first
+ * key. A `{"href":"` with bare quotes can only be structure (quotes inside string values are
+ * escaped), so this never matches inside a value.
+ */
+const HREF_IN_CANONICAL = /\{"href":"(?:[^"\\]|\\.)*",?/g;
+
+/**
+ * SHA-256 hex of canonical JSON text, ignoring GUIDRef `href`s: an href is informative only
+ * (oneroster-spec-notes §3.3: consumers key on sourcedId) and changes with the provider's host or
+ * port, which must not turn every record with a reference into an update. The stored `data` keeps
+ * the hrefs as sent. Reuses the text the sync stores anyway, so each record is serialised once.
  */
 export function hashCanonical(text: string): string {
-  return hash('sha256', text, 'hex');
+  return hash('sha256', text.includes('"href":"') ? text.replace(HREF_IN_CANONICAL, '{') : text, 'hex');
 }
 
 /**
