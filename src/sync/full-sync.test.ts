@@ -357,7 +357,7 @@ for (const bulk of ['native', 'portable'] as const) {
       await runSync({ store, reader: reader(baseData()), connectionId: 'sis', entities: ['users'] });
       let reads = 0;
       const counting = {
-        version: 'reader-1',
+        version: DEFAULT_CODEC.version,
         readEntity: (c: CollectionName, raw: unknown) => {
           reads++;
           return DEFAULT_CODEC.readEntity(c, raw);
@@ -366,11 +366,11 @@ for (const bulk of ['native', 'portable'] as const) {
       };
       await runSync({ store, reader: reader(baseData()), connectionId: 'sis', entities: ['users'], codec: counting });
       assert.equal(reads, 0, 'same version, same JSON: nothing read');
-      const same = await runSync({ store, reader: reader(baseData()), connectionId: 'sis', entities: ['users'], codec: { ...counting, version: 'reader-2' } });
+      const same = await runSync({ store, reader: reader(baseData()), connectionId: 'sis', entities: ['users'], codec: { ...counting, version: `${DEFAULT_CODEC.version}-next` } });
       assert.equal(reads, 5, 'new version: every record read again');
       assert.equal(same.entities.users?.unchanged, 5, 'same output: no writes');
       const upper = {
-        version: 'reader-3',
+        version: `${DEFAULT_CODEC.version}-next2`,
         readEntity: (c: CollectionName, raw: unknown) => {
           const r = DEFAULT_CODEC.readEntity(c, raw);
           if (r.record && 'familyName' in r.record) r.record = { ...r.record, familyName: r.record.familyName.toUpperCase() };
