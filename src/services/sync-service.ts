@@ -8,7 +8,35 @@ import { parseConnection, type ConnectionConfig } from '../source/connection.ts'
 import type { Connection } from '../store/connection-repository.ts';
 import { DEFAULT_TENANT_ID } from '../store/tenant-repository.ts';
 import type { Store } from '../store/store.ts';
+import { hostname } from 'node:os';
 import { runSync, type RunResult, type SyncLogger, type SyncProgress } from '../sync/full-sync.ts';
+
+/** A run whose heartbeat is older than this is taken for dead (it must exceed the longest apply). */
+export const DEFAULT_LEASE_TIMEOUT_MS = 10 * 60_000;
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Fails a connection's running run whose process is gone, so a crash or kill does not block the
+ * connection forever: at once when the lease owner is a dead process on this host, otherwise when
+ * its heartbeat is older than `leaseTimeoutMs`. Nothing of such a run was applied (apply is one
+ * transaction that also records the run's end). Returns the ids it failed.
+ */
+export async function expireDeadRuns(store: Store, connectionId: string, leaseTimeoutMs = DEFAULT_LEASE_TIMEOUT_MS): Promise<number[]> {
+  const running = await store.runs.findRunning(connectionId);
+  if (!running) return [];
+  const [host, pidText] = (running.leaseOwner ?? '').split(':');
+  const deadHere = host === hostname() && pidText !== undefined && /^\d+$/.test(pidText) && Number(pidText) !== process.pid && !processAlive(Number(pidText));
+  const cutoff = deadHere ? new Date(Date.now() + 1000) : new Date(Date.now() - leaseTimeoutMs);
+  return store.runs.expireStale(cutoff, { connectionId });
+}
 
 /** Everything needed to reach a provider, secrets included (never stored by this path). */
 export interface ProviderAccess {
@@ -92,6 +120,7 @@ export async function syncConnection(options: SyncConnectionOptions): Promise<{ 
     options.connectionId !== undefined
       ? await getConnection(options.store, options.connectionId)
       : await ensureConnection(options.store, config, options.connectionName !== undefined ? { name: options.connectionName } : {});
+  await expireDeadRuns(options.store, connection.id);
   const client = new OneRosterClient(config);
   try {
     const result = await runSync({
