@@ -39,6 +39,16 @@ async function pagingServer(b: Behaviour): Promise<TestServer & { hits: Hit[]; p
     app.get(`${API}/users`, async (req, reply) => {
       inFlight++;
       peak = Math.max(peak, inFlight);
+      // A request the client aborted (a discarded speculative page) stops counting when its
+      // connection closes, not when this handler's delay ends: the provider is no longer serving it.
+      let released = false;
+      const release = (): void => {
+        if (!released) {
+          released = true;
+          inFlight--;
+        }
+      };
+      reply.raw.once('close', release);
       try {
         const q = req.query as Record<string, string>;
         const raw = req.raw.url ?? '';
@@ -62,7 +72,7 @@ async function pagingServer(b: Behaviour): Promise<TestServer & { hits: Hit[]; p
         if (b.badEnvelopeAt === offset) return { results: items };
         return { users: items };
       } finally {
-        inFlight--;
+        release();
       }
     });
     app.get(`${API}/users/:id`, async (req, reply) => {
