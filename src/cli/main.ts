@@ -11,6 +11,7 @@ import { registerProviders } from './providers-command.ts';
 import { registerCheck } from './check-command.ts';
 import { registerConnection } from './connection-command.ts';
 import { registerExport } from './export-command.ts';
+import { registerReport } from './report-command.ts';
 import { CliError } from './cli-error.ts';
 
 const program = new Command()
@@ -27,6 +28,7 @@ registerProviders(program);
 registerCheck(program);
 registerConnection(program);
 registerExport(program);
+registerReport(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -2,6 +2,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
 import type { ProviderAccess } from '../services/sync-service.ts';
+import type { Toggles } from '../sds/toggles.ts';
 import { loadSecretKey } from '../services/secret-key.ts';
 import type { Connection } from '../store/connection-repository.ts';
 import { openStore, type Store } from '../store/store.ts';
@@ -121,7 +122,11 @@ export async function storedTarget(store: Store, idOrName: string) {
   } else {
     auth = { kind: 'none' };
   }
-  const toggles = (o.toggles ?? {}) as { demographics?: boolean };
+  const t = (typeof o.toggles === 'object' && o.toggles !== null ? o.toggles : {}) as { contacts?: unknown; demographics?: unknown; userFlags?: unknown };
+  // Connections added with `connection add` store all three resolved toggles. Ones registered by an
+  // ad-hoc `sync --base-url` store none: they get the ad-hoc defaults (contacts and user flags on,
+  // demographics only when asked for), see `sync-command.ts`.
+  const toggles: Toggles = { contacts: t.contacts !== false, demographics: t.demographics === true, userFlags: t.userFlags !== false };
   const access: ProviderAccess = {
     baseUrl: c.baseUrl,
     auth,
@@ -129,5 +134,5 @@ export async function storedTarget(store: Store, idOrName: string) {
     ...(typeof o.maxConcurrency === 'number' ? { maxConcurrency: o.maxConcurrency } : {}),
     ...(typeof o.requestsPerSecond === 'number' ? { requestsPerSecond: o.requestsPerSecond } : {}),
   };
-  return { access, connectionId: c.id, optional: { courses: o.courses !== false, demographics: toggles.demographics === true } };
+  return { access, connectionId: c.id, optional: { courses: o.courses !== false, demographics: toggles.demographics }, toggles };
 }

@@ -1,5 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
+import type { Toggles } from '../sds/toggles.ts';
 import { isSourceError } from '../source/errors.ts';
 import { syncConnection, type ProviderAccess } from '../services/sync-service.ts';
 import { openStore } from '../store/store.ts';
@@ -15,16 +16,25 @@ export function registerSync(program: Command): void {
     .option('--db <path>', `SQLite store file (or ROSTERSYNC_DB; default ${DEFAULT_DB})`)
     .addOption(new Option('--mode <mode>', 'sync mode').choices(['full'] as const).default('full' as const))
     .option('--courses', 'also pull /courses', false)
-    .option('--demographics', 'also pull /demographics', false)
+    .option('--demographics', 'also pull /demographics (the demographics toggle)', false)
+    // Ad-hoc syncs apply the School Data Sync rules with contacts and user flags ON by default (the
+    // "custom" provider supports every optional data set, and SDS turns a supported toggle on by
+    // default, sds-notes §1.2); demographics stays opt-in because many providers lack /demographics.
+    .option('--no-contacts', 'contacts toggle off: parent/guardian/relative users are not ingested')
+    .option('--no-user-flags', 'user flags toggle off: metadata."microsoft.userFlags" is dropped')
     .option('--json', 'print one JSON object instead of progress and a table', false)
     .action(async (opts) => {
       const store = opts.connection !== undefined ? await openStoreWithKey(opts.db, false) : await openStore({ url: dbPath(opts.db) });
-      let target: { access: ProviderAccess; connectionId?: string; optional: { courses: boolean; demographics: boolean } };
+      let target: { access: ProviderAccess; connectionId?: string; optional: { courses: boolean; demographics: boolean }; toggles: Toggles };
       try {
         target =
           opts.connection !== undefined
             ? await storedTarget(store, opts.connection)
-            : { access: accessFromFlags(opts), optional: { courses: opts.courses === true, demographics: opts.demographics === true } };
+            : {
+                access: accessFromFlags(opts),
+                optional: { courses: opts.courses === true, demographics: opts.demographics === true },
+                toggles: { contacts: opts.contacts, demographics: opts.demographics === true, userFlags: opts.userFlags },
+              };
       } catch (err) {
         await store.close();
         throw err;
@@ -39,6 +49,7 @@ export function registerSync(program: Command): void {
           access: target.access,
           ...(target.connectionId !== undefined ? { connectionId: target.connectionId } : {}),
           optional: target.optional,
+          toggles: target.toggles,
           onProgress: (p) => progress.update(p),
           signal: abort.signal,
         });

@@ -10,6 +10,9 @@ import { DEFAULT_TENANT_ID } from '../store/tenant-repository.ts';
 import type { Store } from '../store/store.ts';
 import { hostname } from 'node:os';
 import { runSync, type RunResult, type SyncLogger, type SyncProgress } from '../sync/full-sync.ts';
+import type { SdsStats } from '../sds/rules.ts';
+import type { Toggles } from '../sds/toggles.ts';
+import { createSdsCodec } from './sds-codec.ts';
 
 /** A run whose heartbeat is older than this is taken for dead (it must exceed the longest apply). */
 export const DEFAULT_LEASE_TIMEOUT_MS = 10 * 60_000;
@@ -107,14 +110,31 @@ export interface SyncConnectionOptions {
   connectionName?: string;
   /** Sync this stored connection (its settings are not changed). */
   connectionId?: string;
+  /** Pull /demographics when `demographics` is true; default: `toggles.demographics` when toggles are given. */
   optional?: { courses?: boolean; demographics?: boolean };
+  /**
+   * Apply the School Data Sync rules (src/sds/) with these optional-data toggles. Absent: plain
+   * OneRoster 1.1 reading only (`DEFAULT_CODEC`), as before issue 5.
+   */
+  toggles?: Toggles;
   onProgress?: (p: SyncProgress) => void;
   logger?: SyncLogger;
   signal?: AbortSignal;
 }
 
-/** Registers (or finds) the connection and runs a full sync of it. */
-export async function syncConnection(options: SyncConnectionOptions): Promise<{ connection: Connection; result: RunResult }> {
+/** What `syncConnection` returns. */
+export interface SyncConnectionResult {
+  connection: Connection;
+  result: RunResult;
+  /** With `toggles`: what the SDS rules filtered without an issue (e.g. contacts skipped by the toggle). */
+  sds?: SdsStats;
+}
+
+/**
+ * Registers (or finds) the connection and runs a full sync of it; with `toggles`, through the SDS
+ * codec (`createSdsCodec`), one per run.
+ */
+export async function syncConnection(options: SyncConnectionOptions): Promise<SyncConnectionResult> {
   const config = connectionConfig(options.access);
   const connection =
     options.connectionId !== undefined
@@ -122,18 +142,22 @@ export async function syncConnection(options: SyncConnectionOptions): Promise<{ 
       : await ensureConnection(options.store, config, options.connectionName !== undefined ? { name: options.connectionName } : {});
   await expireDeadRuns(options.store, connection.id);
   const client = new OneRosterClient(config);
+  const codec = options.toggles !== undefined ? createSdsCodec(options.toggles) : undefined;
+  const optional = { ...options.optional };
+  if (optional.demographics === undefined && options.toggles !== undefined) optional.demographics = options.toggles.demographics;
   try {
     const result = await runSync({
       store: options.store,
       reader: client,
       connectionId: connection.id,
       mode: 'full',
-      entities: collectionsFor(options.optional ?? {}),
+      entities: collectionsFor(optional),
+      ...(codec ? { codec } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    return { connection, result };
+    return codec ? { connection, result, sds: codec.stats } : { connection, result };
   } finally {
     await client.close();
   }
