@@ -14,6 +14,14 @@ import { registerExport } from './export-command.ts';
 import { registerReport } from './report-command.ts';
 import { CliError } from './cli-error.ts';
 
+// `rostersync … | head` closes the pipe early: that is the reader's choice, not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+}
+
 const program = new Command()
   .name('rostersync')
   .description('Open-source School Data Sync: pull rosters from any OneRoster 1.1 API, validate, store, hand on.')
