@@ -43,6 +43,8 @@ if (input.kind === 'raw') {
     store,
     access,
     connectionName: 'bench',
+    // The product default for an ad-hoc sync: SDS rules on, every optional-data toggle on.
+    toggles: { contacts: true, demographics: true, userFlags: true },
     optional: { courses: input.entities.includes('courses'), demographics: input.entities.includes('demographics') },
   });
   await store.close();

@@ -4,13 +4,15 @@ import { findProvider, connectionHints } from '../sds/provider-catalog.ts';
 import { canChoose, resolveToggles, ToggleError } from '../sds/toggles.ts';
 import { connectionConfig } from '../services/sync-service.ts';
 import { openStore } from '../store/store.ts';
+import { DEFAULT_TENANT_ID } from '../store/tenant-repository.ts';
 import { isSourceError } from '../source/errors.ts';
 import { CliError } from './cli-error.ts';
 import { table } from './format.ts';
+import { loadChoiceContext, PROCESS_IO, type CliIo } from './providers-command.ts';
 import { accessFromFlags, dbPath, DEFAULT_DB, findConnection, openStoreWithKey, withAccessOptions } from './shared.ts';
 
 /** `rostersync connection add|list|show|remove`: stored connections (secrets sealed at rest, never printed). */
-export function registerConnection(program: Command): void {
+export function registerConnection(program: Command, io: CliIo = PROCESS_IO): void {
   const conn = program.command('connection').description('Store OneRoster connections (secrets encrypted at rest)');
 
   withAccessOptions(conn.command('add').description('Add a connection').argument('<name>', 'a name for this connection'))
@@ -23,7 +25,9 @@ export function registerConnection(program: Command): void {
     .action(async (name, opts) => {
       const provider = findProvider(opts.provider);
       if (!provider) throw new CliError(`unknown provider "${opts.provider}"; \`rostersync providers\` lists them`, 2);
-      const choice = canChoose(provider, { flighted: new Set(), promoted: new Set() });
+      // A Test provider needs a flight (or local promotion) of the connection's tenant; connections
+      // are added to the default tenant (sds-notes §6; `rostersync providers flight NAME`).
+      const choice = canChoose(provider, provider.status === 'Test' ? await loadChoiceContext(opts.db, DEFAULT_TENANT_ID) : { flighted: new Set(), promoted: new Set() });
       if (!choice.ok) throw new CliError(choice.reason, 2);
       const access = accessFromFlags(opts);
       let config;
@@ -35,7 +39,7 @@ export function registerConnection(program: Command): void {
       }
       const hints = connectionHints(provider, { baseUrl: config.baseUrl, ...(config.auth.kind === 'oauth2' ? { tokenUrl: config.auth.tokenUrl } : {}) });
       if (hints.errors.length > 0) throw new CliError(hints.errors.join(' '), 2);
-      for (const w of hints.warnings) process.stderr.write(`warning: ${w}\n`);
+      for (const w of hints.warnings) io.err.write(`warning: ${w}\n`);
       const onOff = (v: 'on' | 'off' | undefined): boolean | undefined => (v === undefined ? undefined : v === 'on');
       let toggles;
       try {
@@ -69,7 +73,7 @@ export function registerConnection(program: Command): void {
         }
         if (config.auth.kind === 'oauth1') options.signatureMethod = config.auth.signatureMethod;
         const c = await store.connections.create({ name, baseUrl: config.baseUrl, authKind: config.auth.kind, options, ...(secret !== undefined ? { secret } : {}) });
-        process.stdout.write(`Added connection ${c.id} "${c.name}" (${provider.name}; contacts ${toggles.contacts ? 'on' : 'off'}, demographics ${toggles.demographics ? 'on' : 'off'}, user flags ${toggles.userFlags ? 'on' : 'off'}).\nSync it with: rostersync sync --connection ${c.id}\n`);
+        io.out.write(`Added connection ${c.id} "${c.name}" (${provider.name}; contacts ${toggles.contacts ? 'on' : 'off'}, demographics ${toggles.demographics ? 'on' : 'off'}, user flags ${toggles.userFlags ? 'on' : 'off'}).\nSync it with: rostersync sync --connection ${c.id}\n`);
       } finally {
         await store.close();
       }
@@ -84,9 +88,9 @@ export function registerConnection(program: Command): void {
       const store = await openStore({ url: dbPath(opts.db) });
       try {
         const list = await store.connections.list();
-        if (opts.json) return void process.stdout.write(`${JSON.stringify(list)}\n`);
+        if (opts.json) return void io.out.write(`${JSON.stringify(list)}\n`);
         const rows = list.map((c) => [c.id, c.name, String(c.options.provider ?? 'custom'), c.authKind, c.baseUrl, c.hasSecret ? 'stored' : '-']);
-        process.stdout.write(`${table(['id', 'name', 'provider', 'auth', 'base URL', 'secret'], rows)}\n`);
+        io.out.write(`${table(['id', 'name', 'provider', 'auth', 'base URL', 'secret'], rows)}\n`);
       } finally {
         await store.close();
       }
@@ -103,7 +107,7 @@ export function registerConnection(program: Command): void {
       try {
         const c = await findConnection(store, idOrName);
         const live = await store.records.countLive(c.id);
-        if (opts.json) return void process.stdout.write(`${JSON.stringify({ ...c, records: live })}\n`);
+        if (opts.json) return void io.out.write(`${JSON.stringify({ ...c, records: live })}\n`);
         const lines = [
           `${c.id} "${c.name}" · tenant ${c.tenantId}`,
           `base URL  ${c.baseUrl}`,
@@ -111,7 +115,7 @@ export function registerConnection(program: Command): void {
           `options   ${JSON.stringify(c.options)}`,
           `records   ${Object.entries(live).map(([k, n]) => `${k} ${n.active}`).join(', ')}`,
         ];
-        process.stdout.write(`${lines.join('\n')}\n`);
+        io.out.write(`${lines.join('\n')}\n`);
       } finally {
         await store.close();
       }
@@ -127,7 +131,7 @@ export function registerConnection(program: Command): void {
       try {
         const c = await findConnection(store, idOrName);
         await store.connections.delete(c.id);
-        process.stdout.write(`Removed connection ${c.id} "${c.name}".\n`);
+        io.out.write(`Removed connection ${c.id} "${c.name}".\n`);
       } finally {
         await store.close();
       }

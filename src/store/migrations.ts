@@ -152,10 +152,45 @@ function migration0001(dialect: StoreDialect): Migration {
   };
 }
 
+/**
+ * Migration 0002: provider flighting and local promotion (issue 5). A provider whose SDS status is
+ * `Test` can be chosen only by a tenant flighted for it; after a successful provider check it can
+ * be promoted "from test mode to yes" (sds-notes §6, the seed's Test-status FAQ). Both are per
+ * tenant and record who and when; a promotion also keeps the check summary it was granted on.
+ * Provider ids are catalog slugs (not a table here): the catalog lives in code, `sds/provider-catalog.ts`.
+ */
+const migration0002: Migration = {
+  async up(db: Kysely<any>): Promise<void> {
+    await db.schema
+      .createTable('provider_flights')
+      .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+      .addColumn('provider_id', 'text', (c) => c.notNull())
+      .addColumn('flighted_by', 'text', (c) => c.notNull())
+      .addColumn('flighted_at', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('provider_flights_pk', ['tenant_id', 'provider_id'])
+      .execute();
+    await db.schema
+      .createTable('provider_promotions')
+      .addColumn('tenant_id', 'text', (c) => c.notNull().references('tenants.id').onDelete('cascade'))
+      .addColumn('provider_id', 'text', (c) => c.notNull())
+      .addColumn('promoted_by', 'text', (c) => c.notNull())
+      .addColumn('promoted_at', 'text', (c) => c.notNull())
+      // JSON: the provider-check summary the promotion was granted on (check ids and statuses).
+      .addColumn('check_summary', 'text', (c) => c.notNull())
+      .addPrimaryKeyConstraint('provider_promotions_pk', ['tenant_id', 'provider_id'])
+      .execute();
+  },
+  async down(db: Kysely<any>): Promise<void> {
+    await db.schema.dropTable('provider_promotions').execute();
+    await db.schema.dropTable('provider_flights').execute();
+  },
+};
+
 /** All migrations, by name (applied in name order). */
 export function buildMigrations(dialect: StoreDialect): Record<string, Migration> {
   return {
     '0001_initial': migration0001(dialect),
+    '0002_provider_flights': migration0002,
   };
 }
 

@@ -9,6 +9,7 @@ import { ConnectionRepository } from './connection-repository.ts';
 import { StoreError } from './errors.ts';
 import { IssueRepository } from './issue-repository.ts';
 import { InCodeMigrationProvider, type StoreDialect } from './migrations.ts';
+import { ProviderStateRepository } from './provider-state-repository.ts';
 import { RecordRepository } from './record-repository.ts';
 import { RunRepository } from './run-repository.ts';
 import type { Database as Schema } from './schema.ts';
@@ -46,6 +47,8 @@ export interface Store {
   readonly runs: RunRepository;
   readonly issues: IssueRepository;
   readonly records: RecordRepository;
+  /** Provider flights and local promotions per tenant (migration 0002). */
+  readonly providerStates: ProviderStateRepository;
   readonly staging: StagingArea;
   /** Applies pending migrations (idempotent). */
   migrate(): Promise<MigrationResultSet>;
@@ -119,6 +122,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     runs: new RunRepository(db),
     issues: new IssueRepository(db),
     records: new RecordRepository(db),
+    providerStates: new ProviderStateRepository(db),
     staging,
     migrate,
     close: () => db.destroy(),
