@@ -83,6 +83,23 @@ test('with dirty data the required-fields check fails naming a planted record', 
   });
 });
 
+test('user-flags check samples /students too: on small, where the first /users page holds no student, unknown flags still fail it', async () => {
+  await withSimulator({ size: 'small', dirtyRate: 0.05 }, async (sim, client) => {
+    const firstUsers = (await client.getRaw('/users', { offset: 0, limit: 100 })).json as { users: Array<{ role: string }> };
+    assert.ok(firstUsers.users.every((u) => u.role !== 'student'), 'premise: the first /users page has no student');
+    const results = await runProviderChecks(client, { toggles: ALL });
+    const uf = byId(results).get('user-flags')!;
+    assert.equal(uf.status, 'fail', `user-flags: ${uf.reason}`);
+    const planted = sim.district.dirtyRecords().filter((d) => d.kind === 'unknown-flag');
+    assert.ok(planted.some((d) => uf.reason!.includes(d.sourcedId)), `names a planted record: ${uf.reason}`);
+  });
+  await withSimulator({ size: 'small' }, async (_sim, client) => {
+    const uf = byId(await runProviderChecks(client, { toggles: ALL })).get('user-flags')!;
+    assert.equal(uf.status, 'pass');
+    assert.match(uf.reason!, /sampled users carry valid flags/);
+  });
+});
+
 test('toggles off skip the contacts, user-flags and demographics checks; courses can be skipped', async () => {
   await withSimulator({}, async (_sim, client) => {
     const results = byId(await runProviderChecks(client, { toggles: NO_OPTIONAL_DATA, courses: false }));

@@ -508,6 +508,11 @@ async function checkContacts(probe: Probe): Promise<Outcome> {
 async function checkUserFlags(probe: Probe): Promise<Outcome> {
   const users = await sampleUsers(probe);
   if (users === undefined) return skip(NO_USERS);
+  // Flags live on students; the first /users page is often all contacts or staff (sorted by
+  // sourcedId), so also look at a /students page.
+  const students = await probe.get('/students', { offset: 0, limit: probe.sampleSize, filter: "status='active'" });
+  const studentList = Probe.list(students, 'users');
+  if (!('problem' in studentList)) users.push(...studentList.items.filter(isObj));
   const problems: string[] = [];
   let flagged = 0;
   for (const u of users) {
@@ -520,7 +525,7 @@ async function checkUserFlags(probe: Probe): Promise<Outcome> {
     else for (const x of parseUserFlags(v).unknown) problems.push(`users ${idOf(u)}: "${x.slice(0, 40)}" is not an SDS user flag`);
   }
   if (problems.length > 0) return fail(listReasons(problems));
-  return pass(flagged === 0 ? `no user in the ${probe.sampleSize}-record sample carries metadata.${USER_FLAGS_KEY}` : undefined);
+  return pass(flagged === 0 ? `no user in the /users and /students samples carries metadata.${USER_FLAGS_KEY}` : `${flagged} sampled users carry valid flags`);
 }
 
 async function checkRequiredFields(probe: Probe): Promise<Outcome> {
