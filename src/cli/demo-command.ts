@@ -35,6 +35,8 @@ export function registerDemo(program: Command): void {
           },
           connectionName: 'demo-district',
           optional: { courses: true, demographics: true },
+          // The simulator supports every optional data piece: SDS rules on, all toggles on.
+          toggles: { contacts: true, demographics: true, userFlags: true },
           onProgress: (p) => progress.update(p),
         });
         progress.stop();

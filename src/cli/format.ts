@@ -1,5 +1,19 @@
 /** Plain-text tables and summaries for the CLI. */
+import { runStatus } from '../sds/rules.ts';
 import type { RunResult } from '../sync/full-sync.ts';
+
+/**
+ * The run's outcome in School Data Sync's words (sds-notes §3.2): `failed` when it stopped,
+ * `completedWithErrors` when a record was dropped or a collection kept its last-known-good rows,
+ * `completedWithWarnings` when only values were dropped, else `completed`.
+ */
+export function sdsRunStatus(result: Pick<RunResult, 'status' | 'issues'>): ReturnType<typeof runStatus> {
+  return runStatus({
+    errors: result.issues.bySeverity.error + (result.status === 'partial' ? 1 : 0),
+    warnings: result.issues.bySeverity.warning,
+    failed: result.status === 'failed',
+  });
+}
 
 /** Renders rows as an aligned text table; numbers are right-aligned. */
 export function table(header: string[], rows: Array<Array<string | number>>): string {
@@ -29,7 +43,8 @@ export function runSummary(result: RunResult): string {
   const lines = [
     table(['entity', 'outcome', ...COUNT_COLUMNS], rows),
     '',
-    `run ${result.runId} ${result.mode}: ${result.status} in ${secs.toFixed(1)} s (${Math.round(totals.fetched / Math.max(secs, 0.001))} records/s)`,
+    `run ${result.runId} ${result.mode}: ${result.status} (${sdsRunStatus(result)}) in ${secs.toFixed(1)} s (${Math.round(totals.fetched / Math.max(secs, 0.001))} records/s)`,
+    result.issues.bySeverity.error + result.issues.bySeverity.warning === 0 ? 'No data errors or warnings found.' : 'We found some issues with your data.',
   ];
   const issues = result.issues;
   if (issues.bySeverity.error + issues.bySeverity.warning > 0) {
@@ -38,7 +53,7 @@ export function runSummary(result: RunResult): string {
       .slice(0, 5)
       .map(([rule, n]) => `${rule} ${n}`)
       .join(', ');
-    lines.push(`issues: ${issues.bySeverity.error} errors, ${issues.bySeverity.warning} warnings (${top}); see \`rostersync runs show ${result.runId}\``);
+    lines.push(`issues: ${issues.bySeverity.error} errors, ${issues.bySeverity.warning} warnings (${top}); see \`rostersync report ${result.runId}\``);
   }
   if (result.error) lines.push(`error: [${result.error.code}] ${result.error.message}`);
   for (const [entity, counts] of Object.entries(result.entities)) {
@@ -69,6 +84,7 @@ export function runJson(result: RunResult): Record<string, unknown> {
   return {
     runId: result.runId,
     status: result.status,
+    sdsStatus: sdsRunStatus(result),
     mode: result.mode,
     entities,
     durationMs: Math.round(result.durationMs),
