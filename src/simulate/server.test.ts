@@ -51,6 +51,9 @@ test('simulator: generated credentials, OneRoster API, control endpoints, faults
 
     const bad = await fetch(`${sim.rootUrl}/simulator/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"days":-1}' });
     assert.equal(bad.status, 400);
+    const tooFar = await fetch(`${sim.rootUrl}/simulator/advance`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"days":367}' });
+    assert.equal(tooFar.status, 400);
+    assert.match(((await tooFar.json()) as { error: string }).error, /0\.\.366/);
   } finally {
     await sim.close();
   }
