@@ -2,12 +2,26 @@ import type { Command } from '@commander-js/extra-typings';
 import { exportOneRosterCsv } from '../outputs/oneroster-csv.ts';
 import { exportSdsCsv } from '../outputs/sds-csv.ts';
 import { StoreRosterReader } from '../services/store-roster-reader.ts';
-import { openStore } from '../store/store.ts';
+import { openStore, type Store } from '../store/store.ts';
+import type { Connection } from '../store/connection-repository.ts';
 import { CliError, intOption } from './cli-error.ts';
 import { table } from './format.ts';
 import { dbPath, DEFAULT_DB, findConnection } from './shared.ts';
 
-async function pickConnection(store: Awaited<ReturnType<typeof openStore>>, idOrName: string | undefined) {
+/** Opens the store, picks the connection, runs `fn`, always closes the store. */
+async function withConnection(
+  opts: { db?: string; connection?: string },
+  fn: (store: Store, connection: Connection) => Promise<void>,
+): Promise<void> {
+  const store = await openStore({ url: dbPath(opts.db) });
+  try {
+    await fn(store, await pickConnection(store, opts.connection));
+  } finally {
+    await store.close();
+  }
+}
+
+async function pickConnection(store: Store, idOrName: string | undefined): Promise<Connection> {
   if (idOrName !== undefined) return findConnection(store, idOrName);
   const all = await store.connections.list();
   if (all.length === 1) return all[0]!;
@@ -24,10 +38,8 @@ export function registerExport(program: Command): void {
     .requiredOption('--out <dir>', 'output directory')
     .option('--connection <id>', 'connection id or name (default: the only one)')
     .option('--db <path>', `SQLite store file (default ${DEFAULT_DB})`)
-    .action(async (opts) => {
-      const store = await openStore({ url: dbPath(opts.db) });
-      try {
-        const c = await pickConnection(store, opts.connection);
+    .action((opts) =>
+      withConnection(opts, async (store, c) => {
         const t = (c.options.toggles ?? {}) as { contacts?: boolean; demographics?: boolean; userFlags?: boolean };
         const live = await store.records.countLive(c.id);
         const toggles = {
@@ -37,10 +49,8 @@ export function registerExport(program: Command): void {
         };
         const summary = await exportSdsCsv(new StoreRosterReader(store, c.id), { outDir: opts.out, toggles, courses: live.courses.active > 0 });
         process.stdout.write(`${table(['file', 'rows'], Object.entries(summary.files).map(([f, n]) => [f, Number(n)]))}\nWrote ${opts.out}\n`);
-      } finally {
-        await store.close();
-      }
-    });
+      }),
+    );
   exp
     .command('oneroster-csv')
     .description('Write a OneRoster 1.1 CSV zip (bulk, or delta with --since RUN)')
@@ -48,15 +58,11 @@ export function registerExport(program: Command): void {
     .option('--since <run>', 'delta: rows changed after this run, deletions as tobedeleted')
     .option('--connection <id>', 'connection id or name (default: the only one)')
     .option('--db <path>', `SQLite store file (default ${DEFAULT_DB})`)
-    .action(async (opts) => {
-      const store = await openStore({ url: dbPath(opts.db) });
-      try {
-        const c = await pickConnection(store, opts.connection);
+    .action((opts) =>
+      withConnection(opts, async (store, c) => {
         const since = intOption('--since', opts.since, 0, Number.MAX_SAFE_INTEGER);
         const summary = await exportOneRosterCsv(new StoreRosterReader(store, c.id), { outFile: opts.out, ...(since !== undefined ? { sinceRun: since } : {}) });
         process.stdout.write(`${JSON.stringify(summary)}\nWrote ${opts.out}\n`);
-      } finally {
-        await store.close();
-      }
-    });
+      }),
+    );
 }

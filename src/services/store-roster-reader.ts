@@ -44,10 +44,12 @@ export class StoreRosterReader implements RosterReader {
       if (options.changedSinceRun !== undefined) q = q.where('updated_run', '>', options.changedSinceRun);
       const rows = (await q.orderBy('sourced_id').limit(batch).execute()) as Array<{ sourced_id: string; data: string; deleted_at: string | null; updated_run: number }>;
       if (rows.length === 0) return;
+      // Resolve each distinct run once per batch (a batch usually holds one or two), not per row.
+      for (const runId of new Set(rows.map((r) => Number(r.updated_run)))) await this.#runTime(runId);
       const out: Array<ExportRow<EntityByCollection[C]>> = [];
       for (const r of rows) {
         const row: ExportRow<EntityByCollection[C]> = { record: JSON.parse(r.data) as EntityByCollection[C], deleted: r.deleted_at !== null };
-        const at = await this.#runTime(Number(r.updated_run));
+        const at = this.#runStarted.get(Number(r.updated_run));
         if (at !== undefined) row.modifiedAt = at;
         out.push(row);
       }
