@@ -3,11 +3,13 @@
  * same from `tsx`, a build, or a test). Kysely's `Migrator` records applied names in
  * `kysely_migration` and serialises concurrent migrators with `kysely_migration_lock`.
  *
- * Rules for editing: never change an applied migration; add `0002_…`. Each migration freezes the
+ * Rules for editing: never change an applied migration; add the next one (`migrations/NNNN-name.ts`,
+ * one file each from 0003 on, listed in `buildMigrations`). Each migration freezes the
  * column lists it creates (it does not import `entity-columns.ts`, which may grow later).
  * Portability: schema builder only; the one dialect switch is the auto-increment run id.
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { migration0003 } from './migrations/0003-history.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -191,6 +193,7 @@ export function buildMigrations(dialect: StoreDialect): Record<string, Migration
   return {
     '0001_initial': migration0001(dialect),
     '0002_provider_flights': migration0002,
+    '0003_history': migration0003(dialect),
   };
 }
 

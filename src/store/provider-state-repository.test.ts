@@ -20,7 +20,7 @@ describe('migration 0002_provider_flights', () => {
     const file = join(dir, 'idem.db');
     const a = await openStore({ url: file });
     const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(a.db);
-    assert.deepEqual(applied.rows.map((r) => r.name), ['0001_initial', '0002_provider_flights']);
+    assert.deepEqual(applied.rows.map((r) => r.name).slice(0, 2), ['0001_initial', '0002_provider_flights']);
     await a.providerStates.flight('follett-aspen', 'default', 'alice');
     assert.deepEqual((await a.migrate()).results, []);
     await a.close();

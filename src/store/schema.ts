@@ -53,6 +53,49 @@ export interface RunTable {
   issues: string;
   error_code: string | null;
   error_message: string | null;
+  /** 1: a dry run (planned, applied nothing). Migration 0003. */
+  dry_run: Generated<number>;
+  /** SDS run status (completed / completedWithWarnings / completedWithErrors / failed). */
+  sds_status: string | null;
+  /** JSON `HoldReason[]` when the run was held. */
+  hold: string | null;
+  /** `pending` | `approved` | `discarded` for held runs. */
+  hold_state: string | null;
+  hold_resolved_by: string | null;
+  hold_resolved_at: string | null;
+  /** For an approved hold: the run that applied it. */
+  approved_run: number | null;
+  /** For an approval re-run: the held run it applies. */
+  approval_of: number | null;
+  /** Delta runs: the `dateLastModified` they asked from. */
+  cursor: string | null;
+  /** How often a killed run was taken over and continued. */
+  resumes: Generated<number>;
+}
+
+/** Change history (migration 0003): one row per applied change; `applied = 0` rows are a held run's plan. */
+export interface ChangeTable {
+  seq: Generated<number>;
+  tenant_id: string;
+  connection_id: string;
+  run_id: number;
+  entity: string;
+  /** `created` | `updated` | `deleted` | `restored`. */
+  kind: string;
+  sourced_id: string;
+  /** JSON `{field: {before, after}}`; null for `created`. */
+  fields: string | null;
+  applied: Generated<number>;
+  at: string;
+}
+
+/** Delta cursors per connection and collection (migration 0003). */
+export interface SyncCursorTable {
+  connection_id: string;
+  collection: string;
+  cursor: string;
+  run_id: number;
+  updated_at: string;
 }
 
 export interface RunIssueTable {
@@ -124,6 +167,8 @@ export interface Database {
   connections: ConnectionTable;
   runs: RunTable;
   run_issues: RunIssueTable;
+  changes: ChangeTable;
+  sync_cursors: SyncCursorTable;
   live_academic_sessions: LiveCommon & AcademicSessionCols;
   live_orgs: LiveCommon & OrgCols;
   live_courses: LiveCommon & CourseCols;
