@@ -117,6 +117,8 @@ export interface SyncConnectionOptions {
    * OneRoster 1.1 reading only (`DEFAULT_CODEC`), as before issue 5.
    */
   toggles?: Toggles;
+  /** `full` (default) or `delta` (`dateLastModified>` the connection's cursor; issue 4). */
+  mode?: 'full' | 'delta';
   onProgress?: (p: SyncProgress) => void;
   logger?: SyncLogger;
   signal?: AbortSignal;
@@ -150,7 +152,7 @@ export async function syncConnection(options: SyncConnectionOptions): Promise<Sy
       store: options.store,
       reader: client,
       connectionId: connection.id,
-      mode: 'full',
+      mode: options.mode ?? 'full',
       entities: collectionsFor(optional),
       ...(codec ? { codec } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

@@ -68,7 +68,7 @@ export interface RunSyncOptions {
   store: Store;
   reader: PageReader;
   connectionId: string;
-  mode?: 'full';
+  mode?: 'full' | 'delta';
   /** Collections to pull; default the five required ones. Add `courses`/`demographics` when enabled. */
   entities?: readonly CollectionName[];
   onProgress?: (progress: SyncProgress) => void;
