@@ -2,8 +2,8 @@
 import type { Command } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
 import type { ProviderAccess } from '../services/sync-service.ts';
-import type { Toggles } from '../sds/toggles.ts';
 import { loadSecretKey } from '../services/secret-key.ts';
+import { isStoredConnectionError, storedAccess, type StoredAccess } from '../services/stored-connection.ts';
 import type { Connection } from '../store/connection-repository.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { CliError, intOption } from './cli-error.ts';
@@ -107,32 +107,16 @@ export async function findConnection(store: Store, idOrName: string): Promise<Co
   throw new CliError(`no connection "${idOrName}"; \`rostersync connection list\` shows them`, 2);
 }
 
-/** Provider access of a stored connection: settings from its options, the secret unsealed from the store. */
-export async function storedTarget(store: Store, idOrName: string) {
+/**
+ * Provider access of a stored connection (see `storedAccess`), found by id or name; a missing
+ * secret becomes a one-line CLI error.
+ */
+export async function storedTarget(store: Store, idOrName: string): Promise<StoredAccess> {
   const c = await findConnection(store, idOrName);
-  const o = c.options;
-  const str = (k: string): string | undefined => (typeof o[k] === 'string' ? (o[k] as string) : undefined);
-  const secret = c.authKind === 'none' ? undefined : await store.connections.getSecret(c.id);
-  if (c.authKind !== 'none' && secret === undefined) throw new CliError(`connection ${c.id} has no stored secret`, 2);
-  let auth: ProviderAccess['auth'];
-  if (c.authKind === 'oauth2') {
-    auth = { kind: 'oauth2', tokenUrl: str('tokenUrl') ?? '', clientId: str('clientId') ?? '', clientSecret: secret!, ...(str('scope') !== undefined ? { scope: str('scope')! } : {}) };
-  } else if (c.authKind === 'oauth1') {
-    auth = { kind: 'oauth1', clientId: str('clientId') ?? '', clientSecret: secret!, signatureMethod: str('signatureMethod') === 'HMAC-SHA1' ? 'HMAC-SHA1' : 'HMAC-SHA256' };
-  } else {
-    auth = { kind: 'none' };
+  try {
+    return await storedAccess(store, c);
+  } catch (err) {
+    if (isStoredConnectionError(err)) throw new CliError(err.message, 2);
+    throw err;
   }
-  const t = (typeof o.toggles === 'object' && o.toggles !== null ? o.toggles : {}) as { contacts?: unknown; demographics?: unknown; userFlags?: unknown };
-  // Connections added with `connection add` store all three resolved toggles. Ones registered by an
-  // ad-hoc `sync --base-url` store none: they get the ad-hoc defaults (contacts and user flags on,
-  // demographics only when asked for), see `sync-command.ts`.
-  const toggles: Toggles = { contacts: t.contacts !== false, demographics: t.demographics === true, userFlags: t.userFlags !== false };
-  const access: ProviderAccess = {
-    baseUrl: c.baseUrl,
-    auth,
-    ...(typeof o.pageSize === 'number' ? { pageSize: o.pageSize } : {}),
-    ...(typeof o.maxConcurrency === 'number' ? { maxConcurrency: o.maxConcurrency } : {}),
-    ...(typeof o.requestsPerSecond === 'number' ? { requestsPerSecond: o.requestsPerSecond } : {}),
-  };
-  return { access, connectionId: c.id, optional: { courses: o.courses !== false, demographics: toggles.demographics }, toggles };
 }

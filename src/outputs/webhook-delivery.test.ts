@@ -11,7 +11,8 @@ const pad = (n: number) => String(n).padStart(8, '0');
 
 function events(n: number, entityOf: (i: number) => string = () => 'users'): ChangeEvent[] {
   return Array.from({ length: n }, (_, i) => ({
-    cursor: pad(i + 1), type: 'updated', entity: entityOf(i), sourcedId: `id-${i + 1}`, changedFields: ['givenName'], run: 7, at: '2026-01-01T00:00:00.000Z',
+    cursor: pad(i + 1), seq: i + 1, kind: 'updated', entity: entityOf(i), sourcedId: `id-${i + 1}`, fields: { givenName: { before: 'A', after: 'B' } },
+    runId: 7, connectionId: 'c1', at: '2026-01-01T00:00:00.000Z',
   }));
 }
 

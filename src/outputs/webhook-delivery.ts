@@ -28,23 +28,11 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleepMs } from 'node:timers/promises';
 import { request } from 'undici';
+import type { ChangeEvent } from './change-events.ts';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signing.ts';
 
-/** One change event as the events API and webhooks publish it (issue 6). */
-export interface ChangeEvent {
-  /** Opaque, ordered position in the change log; `after(cursor)` resumes after it. */
-  cursor: string;
-  type: 'created' | 'updated' | 'deleted';
-  /** Collection, e.g. `users`. */
-  entity: string;
-  sourcedId: string;
-  /** Fields that changed (updates). */
-  changedFields?: string[];
-  /** The run that applied the change. */
-  run: number;
-  /** When the change was applied (ISO-8601 UTC). */
-  at: string;
-}
+/** One change event as the events API and webhooks publish it (issue 6): see change-events.ts. */
+export type { ChangeEvent } from './change-events.ts';
 
 /** What the delivery loop needs of an event: its cursor and entity. The rest is sent as is. */
 export interface DeliverableEvent {

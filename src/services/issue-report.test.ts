@@ -17,6 +17,8 @@ function run(byRule: Record<string, number>, errors: number, warnings: number, s
     entities: {},
     requests: {},
     issues: { bySeverity: { error: errors, warning: warnings }, byRule, stored },
+    dryRun: false,
+    resumes: 0,
   };
 }
 

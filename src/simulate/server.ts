@@ -105,6 +105,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Ru
     ? { level: 'info', serializers: { req: (r: FastifyRequest) => ({ method: r.method, url: r.url.split('?')[0] ?? '' }) } }
     : false;
   const app: FastifyInstance = Fastify({ logger, frameworkErrors: imsxFrameworkErrors });
+  // The provider's clock is the simulated one: `Date` says when, in simulated time, the answer was
+  // given, so a client taking its delta cursor from `Date` sees the same clock that stamps
+  // `dateLastModified` (a real SIS stamps both from its own clock too).
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('date', district.now().toUTCString());
+  });
   auth.registerTokenRoute(app);
   await app.register(oneRosterPlugin, {
     prefix,

@@ -300,6 +300,9 @@ export class OneRosterClient implements PageReader {
 
         const page: FetchedPage = { collection, offset: head.offset, index, items, bytes: res.bytes, requests: res.requests };
         if (pageTotal !== undefined) page.total = pageTotal;
+        const date = res.headers['date'];
+        const dateMs = typeof date === 'string' ? Date.parse(date) : Number.NaN;
+        if (Number.isFinite(dateMs)) page.serverDate = new Date(dateMs).toISOString();
         index++;
         stats.pages++;
         stats.items += items.length;

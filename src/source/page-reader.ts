@@ -14,6 +14,11 @@ export interface FetchedPage {
   bytes: number;
   /** HTTP requests this page took (retries included). */
   requests: number;
+  /**
+   * The provider's clock when it answered (the HTTP `Date` header), ISO. A delta cursor is taken on
+   * the provider's clock, because `dateLastModified` is stamped by it, not by ours.
+   */
+  serverDate?: string;
 }
 
 export interface ReadOptions {

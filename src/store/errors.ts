@@ -16,10 +16,14 @@ export const STORE_ERROR_CODES = [
   'secret_key_missing',
   /** The stored secret cannot be decrypted with the configured key. */
   'secret_unreadable',
-  /** The store URL names a database this build cannot open yet (e.g. `postgres://`). */
+  /** The store URL names a database this build cannot open. */
   'unsupported_database',
+  /** The PostgreSQL server is unreachable, refuses the login, or has no such database. */
+  'database_unavailable',
   /** A run was finished or heartbeated that is no longer `running` (e.g. another process reaped it). */
   'run_not_running',
+  /** A hold decision was asked for a run that is not a pending hold. */
+  'not_held',
 ] as const;
 
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number];

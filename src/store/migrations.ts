@@ -6,21 +6,28 @@
  * Rules for editing: never change an applied migration; add the next one (`migrations/NNNN-name.ts`,
  * one file each from 0003 on, listed in `buildMigrations`). Each migration freezes the
  * column lists it creates (it does not import `entity-columns.ts`, which may grow later).
- * Portability: schema builder only; the one dialect switch is the auto-increment run id.
+ * Portability: schema builder only. The dialect switches: the auto-increment ids (`serial` /
+ * `bigserial` on PostgreSQL) and `COLLATE "C"` on sourcedId columns (`migrations/column-types.ts`).
+ * The SQLite DDL is byte-for-byte what these migrations always produced (a test pins it).
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { migration0003 } from './migrations/0003-history.ts';
+import { migration0005 } from './migrations/0005-webhooks.ts';
+import { sourcedIdType } from './migrations/column-types.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
-/** Per-entity columns as created by migration 0001 (frozen copy). */
-const V1_ENTITY_COLUMNS: Record<string, ReadonlyArray<readonly [string, 'text' | 'integer']>> = {
-  academic_sessions: [['type', 'text'], ['school_year', 'text'], ['parent_id', 'text'], ['start_date', 'text'], ['end_date', 'text']],
-  orgs: [['type', 'text'], ['identifier', 'text'], ['parent_id', 'text']],
-  courses: [['org_id', 'text'], ['school_year_id', 'text'], ['course_code', 'text']],
-  classes: [['school_id', 'text'], ['course_id', 'text'], ['class_type', 'text']],
+/**
+ * Per-entity columns as created by migration 0001 (frozen copy). `ref` columns hold sourcedIds of
+ * other records: `text` on SQLite, `text collate "C"` on PostgreSQL (see `sourcedIdType`).
+ */
+const V1_ENTITY_COLUMNS: Record<string, ReadonlyArray<readonly [string, 'text' | 'integer' | 'ref']>> = {
+  academic_sessions: [['type', 'text'], ['school_year', 'text'], ['parent_id', 'ref'], ['start_date', 'text'], ['end_date', 'text']],
+  orgs: [['type', 'text'], ['identifier', 'text'], ['parent_id', 'ref']],
+  courses: [['org_id', 'ref'], ['school_year_id', 'ref'], ['course_code', 'text']],
+  classes: [['school_id', 'ref'], ['course_id', 'ref'], ['class_type', 'text']],
   users: [['role', 'text'], ['email', 'text'], ['username', 'text'], ['enabled_user', 'integer']],
-  enrollments: [['user_id', 'text'], ['class_id', 'text'], ['school_id', 'text'], ['role', 'text'], ['is_primary', 'integer']],
+  enrollments: [['user_id', 'ref'], ['class_id', 'ref'], ['school_id', 'ref'], ['role', 'text'], ['is_primary', 'integer']],
   demographics: [],
 };
 
@@ -99,7 +106,7 @@ function migration0001(dialect: StoreDialect): Migration {
         .addColumn('severity', 'text', (c) => c.notNull())
         .addColumn('rule', 'text', (c) => c.notNull())
         .addColumn('entity', 'text', (c) => c.notNull())
-        .addColumn('sourced_id', 'text')
+        .addColumn('sourced_id', sourcedIdType(dialect))
         .addColumn('field', 'text')
         .addColumn('value', 'text')
         .addColumn('message', 'text', (c) => c.notNull())
@@ -112,7 +119,7 @@ function migration0001(dialect: StoreDialect): Migration {
           .createTable(table)
           .addColumn('tenant_id', 'text', (c) => c.notNull())
           .addColumn('connection_id', 'text', (c) => c.notNull().references('connections.id').onDelete('cascade'))
-          .addColumn('sourced_id', 'text', (c) => c.notNull())
+          .addColumn('sourced_id', sourcedIdType(dialect), (c) => c.notNull())
           .addColumn('status', 'text', (c) => c.notNull())
           .addColumn('date_last_modified', 'text')
           .addColumn('content_hash', 'text', (c) => c.notNull())
@@ -124,7 +131,7 @@ function migration0001(dialect: StoreDialect): Migration {
           .addColumn('row_version', 'integer', (c) => c.notNull().defaultTo(1))
           .addColumn('deleted_at', 'text')
           .addColumn('deleted_run', 'integer');
-        for (const [name, type] of extra) t = t.addColumn(name, type);
+        for (const [name, type] of extra) t = t.addColumn(name, type === 'ref' ? sourcedIdType(dialect) : type);
         await t.execute();
         // The identity of a row: a sourcedId is unique within one connection only ("the same
         // sourcedId may appear in two connections without clashing"). Connection ids are global,
@@ -194,6 +201,7 @@ export function buildMigrations(dialect: StoreDialect): Record<string, Migration
     '0001_initial': migration0001(dialect),
     '0002_provider_flights': migration0002,
     '0003_history': migration0003(dialect),
+    '0005_webhooks': migration0005,
   };
 }
 

@@ -1,39 +1,32 @@
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { findProvider } from '../sds/provider-catalog.ts';
 import { canChoose, effectiveStatus } from '../sds/toggles.ts';
 import { isStoreError } from './errors.ts';
 import { ProviderStateRepository } from './provider-state-repository.ts';
-import { openStore } from './store.ts';
-
-const dir = mkdtempSync(join(tmpdir(), 'rostersync-provider-state-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+import { forEachDialect } from './test-dialects.ts';
 
 const PASSED = { baseUrl: 'http://127.0.0.1:1/ims/oneroster/v1p1', checks: [{ id: 'endpoint-users', status: 'pass' as const }, { id: 'contacts', status: 'skip' as const }] };
 
-describe('migration 0002_provider_flights', () => {
+forEachDialect('migration 0002_provider_flights', ({ it, freshUrl, openAt }) => {
   it('applies once; migrating twice (and reopening) changes nothing and keeps the rows', async () => {
-    const file = join(dir, 'idem.db');
-    const a = await openStore({ url: file });
+    const url = await freshUrl();
+    const a = await openAt(url);
     const applied = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(a.db);
     assert.deepEqual(applied.rows.map((r) => r.name).slice(0, 2), ['0001_initial', '0002_provider_flights']);
     await a.providerStates.flight('follett-aspen', 'default', 'alice');
     assert.deepEqual((await a.migrate()).results, []);
     await a.close();
-    const b = await openStore({ url: file });
+    const b = await openAt(url);
     assert.deepEqual((await b.migrate()).results, []);
     assert.deepEqual([...(await b.providerStates.state('default')).flighted], ['follett-aspen']);
     await b.close();
   });
 });
 
-describe('ProviderStateRepository', () => {
+forEachDialect('ProviderStateRepository', ({ it, open }) => {
   it('flight is idempotent and keeps the first who/when; unflight removes it', async () => {
-    const s = await openStore({ url: ':memory:' });
+    const s = await open();
     let t = 0;
     const repo = new ProviderStateRepository(s.db, () => new Date(Date.UTC(2026, 0, 1, 0, 0, t++)));
     const first = await repo.flight('follett-aspen', 'default', '  alice ');
@@ -51,7 +44,7 @@ describe('ProviderStateRepository', () => {
   });
 
   it('state is per tenant and feeds canChoose / effectiveStatus', async () => {
-    const s = await openStore({ url: ':memory:' });
+    const s = await open();
     await s.tenants.create({ id: 'district-b', name: 'B' });
     const aspen = findProvider('follett-aspen')!;
     assert.equal(aspen.status, 'Test');
@@ -66,7 +59,7 @@ describe('ProviderStateRepository', () => {
   });
 
   it('promote records who/when/checks, replaces on re-promotion, and refuses failed or empty summaries', async () => {
-    const s = await openStore({ url: ':memory:' });
+    const s = await open();
     const clock = ['2026-02-01T10:00:00.000Z', '2026-02-02T10:00:00.000Z'];
     const repo = new ProviderStateRepository(s.db, () => new Date(clock.shift()!));
     const p = await repo.promote('realtime', 'default', 'erin', PASSED);
@@ -87,7 +80,7 @@ describe('ProviderStateRepository', () => {
   });
 
   it('list merges flight and promotion; unflight keeps the promotion', async () => {
-    const s = await openStore({ url: ':memory:' });
+    const s = await open();
     await s.providerStates.flight('realtime', 'default', 'a');
     await s.providerStates.flight('cloudclass', 'default', 'b');
     await s.providerStates.promote('realtime', 'default', 'c', PASSED);
@@ -99,7 +92,7 @@ describe('ProviderStateRepository', () => {
   });
 
   it('validates ids and tenants', async () => {
-    const s = await openStore({ url: ':memory:' });
+    const s = await open();
     await assert.rejects(s.providerStates.flight('realtime', 'nope', 'a'), (e) => isStoreError(e, 'not_found'));
     await assert.rejects(s.providerStates.promote('realtime', 'nope', 'a', PASSED), (e) => isStoreError(e, 'not_found'));
     await assert.rejects(s.providerStates.flight('Bad Id', 'default', 'a'), (e) => isStoreError(e, 'invalid_input'));
@@ -108,7 +101,7 @@ describe('ProviderStateRepository', () => {
   });
 
   it('a tenant delete cascades to its flights and promotions', async () => {
-    const s = await openStore({ url: ':memory:' });
+    const s = await open();
     await s.tenants.create({ id: 'gone', name: 'Gone' });
     await s.providerStates.flight('realtime', 'gone', 'a');
     await s.providerStates.promote('realtime', 'gone', 'a', PASSED);

@@ -7,7 +7,7 @@
  * only inside one. `lease_owner` + `heartbeat_at` are kept up to date for crash detection: a later
  * reaper can fail a `running` row whose heartbeat is stale.
  */
-import type { Kysely, Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable } from 'kysely';
 import type { CollectionName } from '../oneroster/types.ts';
 import { StoreError, isUniqueViolation } from './errors.ts';
 import type { Database, RunTable } from './schema.ts';
@@ -25,7 +25,11 @@ export type CollectionOutcome =
   /** Pulled completely but not applied by policy (e.g. an empty collection while rows exist). */
   | 'kept'
   /** Not attempted (the run was aborted or failed before it). */
-  | 'skipped';
+  | 'skipped'
+  /** Pulled completely; the run was held, so nothing was applied (the plan is kept for review). */
+  | 'held'
+  /** Pulled completely in a dry run: planned, not applied. */
+  | 'planned';
 
 /** Per-entity counts of a run. `fetched = created + updated + restored + unchanged + deleted(arrived) + invalid + duplicates`. */
 export interface EntityCounts {
@@ -85,6 +89,23 @@ export interface Run {
   requests: Record<string, EndpointCounts>;
   issues: IssueSummary;
   error?: RunError;
+  /** A dry run: planned, applied nothing (its plan is in `changes` with `applied = 0`). */
+  dryRun: boolean;
+  /** SDS run status (completed / completedWithWarnings / completedWithErrors / failed). */
+  sdsStatus?: string;
+  /** Why the run was held (status `held`, or a dry run that would have been). */
+  hold?: unknown[];
+  holdState?: 'pending' | 'approved' | 'discarded';
+  holdResolvedBy?: string;
+  holdResolvedAt?: string;
+  /** Approved hold: the run that applied the approval. */
+  approvedRun?: number;
+  /** Approval re-run: the held run it applies. */
+  approvalOf?: number;
+  /** Delta runs: the `dateLastModified` they asked from. */
+  cursor?: string;
+  /** How often a killed run was taken over and continued. */
+  resumes: number;
 }
 
 /** The final state a run is written with. */
@@ -94,6 +115,9 @@ export interface RunOutcome {
   requests: Record<string, EndpointCounts>;
   issues: IssueSummary;
   error?: RunError;
+  sdsStatus?: string;
+  /** Hold reasons (a held run, or a dry run that would be held). */
+  hold?: unknown[];
 }
 
 export function emptyIssueSummary(): IssueSummary {
@@ -111,7 +135,17 @@ function toRun(r: Selectable<RunTable>): Run {
     entities: JSON.parse(r.entities) as Run['entities'],
     requests: JSON.parse(r.requests) as Run['requests'],
     issues: JSON.parse(r.issues) as IssueSummary,
+    dryRun: Number(r.dry_run) === 1,
+    resumes: Number(r.resumes ?? 0),
   };
+  if (r.sds_status !== null) run.sdsStatus = r.sds_status;
+  if (r.hold !== null) run.hold = JSON.parse(r.hold) as unknown[];
+  if (r.hold_state !== null) run.holdState = r.hold_state as NonNullable<Run['holdState']>;
+  if (r.hold_resolved_by !== null) run.holdResolvedBy = r.hold_resolved_by;
+  if (r.hold_resolved_at !== null) run.holdResolvedAt = r.hold_resolved_at;
+  if (r.approved_run !== null) run.approvedRun = Number(r.approved_run);
+  if (r.approval_of !== null) run.approvalOf = Number(r.approval_of);
+  if (r.cursor !== null) run.cursor = r.cursor;
   if (r.finished_at !== null) run.finishedAt = r.finished_at;
   if (r.heartbeat_at !== null) run.heartbeatAt = r.heartbeat_at;
   if (r.lease_owner !== null) run.leaseOwner = r.lease_owner;
@@ -132,7 +166,15 @@ export class RunRepository {
    * @throws StoreError `run_in_progress` when the connection already has a running run,
    *   `not_found` when the connection does not exist.
    */
-  async start(input: { connectionId: string; mode: RunMode; leaseOwner: string; now?: Date }): Promise<Run> {
+  async start(input: {
+    connectionId: string;
+    mode: RunMode;
+    leaseOwner: string;
+    now?: Date;
+    dryRun?: boolean;
+    approvalOf?: number;
+    cursor?: string;
+  }): Promise<Run> {
     const conn = await this.#db.selectFrom('connections').select('tenant_id').where('id', '=', input.connectionId).executeTakeFirst();
     if (!conn) throw new StoreError('not_found', `connection ${input.connectionId} does not exist`);
     const now = (input.now ?? new Date()).toISOString();
@@ -150,6 +192,9 @@ export class RunRepository {
           entities: '{}',
           requests: '{}',
           issues: JSON.stringify(emptyIssueSummary()),
+          dry_run: input.dryRun ? 1 : 0,
+          approval_of: input.approvalOf ?? null,
+          cursor: input.cursor ?? null,
         })
         .returningAll()
         .executeTakeFirstOrThrow();
@@ -204,11 +249,46 @@ export class RunRepository {
         issues: JSON.stringify(outcome.issues),
         error_code: outcome.error?.code ?? null,
         error_message: outcome.error?.message ?? null,
+        sds_status: outcome.sdsStatus ?? null,
+        hold: outcome.hold && outcome.hold.length > 0 ? JSON.stringify(outcome.hold) : null,
+        // Only a real held run waits for a decision; a dry run's would-be hold is information.
+        hold_state: sql<string | null>`case when ${outcome.status} = 'held' and dry_run = 0 then 'pending' else null end`,
       })
       .where('id', '=', id)
       .where('status', '=', 'running')
       .executeTakeFirst();
     if (Number(res.numUpdatedRows) === 0) throw new StoreError('run_not_running', `run ${id} is not running`);
+  }
+
+  /** Held runs waiting for a decision (oldest first). */
+  async pendingHolds(filter: { connectionId?: string; tenantId?: string } = {}): Promise<Run[]> {
+    let q = this.#db.selectFrom('runs').selectAll().where('hold_state', '=', 'pending');
+    if (filter.connectionId !== undefined) q = q.where('connection_id', '=', filter.connectionId);
+    if (filter.tenantId !== undefined) q = q.where('tenant_id', '=', filter.tenantId);
+    return (await q.orderBy('id').execute()).map(toRun);
+  }
+
+  /**
+   * Records the decision on a pending hold.
+   * @throws StoreError `not_found` / `not_held` when the run is not a pending hold.
+   */
+  async resolveHold(id: number, decision: { state: 'approved' | 'discarded'; by: string; now?: Date }): Promise<void> {
+    const res = await this.#db
+      .updateTable('runs')
+      .set({ hold_state: decision.state, hold_resolved_by: decision.by, hold_resolved_at: (decision.now ?? new Date()).toISOString() })
+      .where('id', '=', id)
+      .where('hold_state', '=', 'pending')
+      .executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) {
+      const run = await this.get(id);
+      if (!run) throw new StoreError('not_found', `run ${id} does not exist`);
+      throw new StoreError('not_held', `run ${id} is not a pending hold (status ${run.status}${run.holdState ? `, hold ${run.holdState}` : ''})`);
+    }
+  }
+
+  /** Links an approved hold to the run that applied it. */
+  async setApprovedRun(id: number, approvedRun: number): Promise<void> {
+    await this.#db.updateTable('runs').set({ approved_run: approvedRun }).where('id', '=', id).execute();
   }
 
   /**

@@ -98,6 +98,35 @@ export interface SyncCursorTable {
   updated_at: string;
 }
 
+/** Webhook subscribers (migration 0005); the signing secret is sealed (SecretBox). */
+export interface WebhookSubscriberTable {
+  id: string;
+  tenant_id: string;
+  /** Null: every connection of the tenant. */
+  connection_id: string | null;
+  url: string;
+  /** JSON array of collections; null for all. */
+  entities: string | null;
+  secret_ciphertext: string;
+  /** Seq of the last acknowledged event (null: none yet). */
+  cursor_seq: number | string | null;
+  consecutive_failures: Generated<number>;
+  last_error: string | null;
+  last_failure_at: string | null;
+  disabled_at: string | null;
+  disabled_reason: string | null;
+  created_at: string;
+  last_delivery_at: string | null;
+}
+
+/** Change-history retention watermark per connection (migration 0005). */
+export interface ChangePurgeTable {
+  connection_id: string;
+  purged_through_seq: number | string;
+  purged_through_run: number;
+  purged_at: string;
+}
+
 export interface RunIssueTable {
   run_id: number;
   seq: number;
@@ -151,6 +180,8 @@ export interface StageCommon {
   data: string | null;
   raw: string | null;
   raw_fp: string | null;
+  /** JSON field diff against the live row (updates, restores, deletes). */
+  diff: string | null;
 }
 
 type Cols<K extends string> = { [P in K]: string | number | null };
@@ -169,6 +200,8 @@ export interface Database {
   run_issues: RunIssueTable;
   changes: ChangeTable;
   sync_cursors: SyncCursorTable;
+  webhook_subscribers: WebhookSubscriberTable;
+  change_purges: ChangePurgeTable;
   live_academic_sessions: LiveCommon & AcademicSessionCols;
   live_orgs: LiveCommon & OrgCols;
   live_courses: LiveCommon & CourseCols;

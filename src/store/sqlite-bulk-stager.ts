@@ -78,12 +78,22 @@ export class SqliteBulkStagerFactory implements StagerFactory {
       >;
       return rows.map((r) => [r[0], { fp: r[1], deleted: r[2] === 1 }]);
     };
+    const dataStmt = db.prepare(`select data from "${live}" where connection_id = ? and sourced_id = ?`).pluck();
+    const loadData = db.transaction((sourcedIds: readonly string[]): Map<string, string> => {
+      const out = new Map<string, string>();
+      for (const id of sourcedIds) {
+        const d = dataStmt.get(ctx.connectionId, id) as string | undefined;
+        if (d !== undefined) out.set(id, d);
+      }
+      return out;
+    });
     const liveEmpty = (await this.#exclusive(() => anyStmt.get(ctx.connectionId))) === undefined;
     return {
       liveEmpty,
       lookup: (sourcedIds) => this.#exclusive(() => lookupPage(sourcedIds)),
       lookupRange: (after, through) => this.#exclusive(() => range(after, through)),
       write: (rows) => this.#exclusive(() => writePage(rows)),
+      loadData: (ids) => this.#exclusive(() => loadData(ids)),
     };
   }
 }

@@ -54,6 +54,8 @@ export interface StageRow {
   rawJson?: string;
   /** Raw fingerprint to store with the row (write ops); omit or null for records with issues. */
   fp?: string | null;
+  /** JSON `FieldDiff` against the live row (updates, restores, deletes); becomes the change row's `fields`. */
+  diff?: string;
 }
 
 export interface StageContext {
@@ -76,6 +78,8 @@ export interface CollectionStager {
   lookupRange(after: string | undefined, through: string): Promise<Array<[string, RangeRow]>>;
   /** Stages a page in one transaction. Returns, per row, false when its sourcedId was already staged in this run. */
   write(rows: readonly StageRow[]): Promise<boolean[]>;
+  /** The live rows' canonical `data` for these ids (for field diffs of the few changed records). */
+  loadData(sourcedIds: readonly string[]): Promise<Map<string, string>>;
 }
 
 /** Creates stagers for one dialect; `sqlite-bulk-stager.ts` is the fast SQLite one. */
@@ -171,16 +175,59 @@ export class StagingArea {
     });
   }
 
+  /** Active live rows of a collection, and how many of them the absence rule would tombstone. */
+  async planCounts(ctx: { runId: number; connectionId: string }, c: CollectionName, rule: AbsenceRule): Promise<{ live: number; absent: number }> {
+    await this.ensureTables();
+    const live = liveTable(c);
+    const count = async (where: RawBuilder<unknown>): Promise<number> => {
+      const r = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(live)} where ${where}`.execute(this.#db);
+      return Number(r.rows[0]?.n ?? 0);
+    };
+    let absent = 0;
+    for (const where of absenceWhere(c, ctx, rule)) absent += await count(where);
+    return { live: await count(sql`connection_id = ${ctx.connectionId} and deleted_at is null`), absent };
+  }
+
+  /** The sourcedIds a run would delete (arrived `tobedeleted` or absent) and update; for approvals. */
+  async plannedIds(ctx: { runId: number; connectionId: string }, c: CollectionName, rule: AbsenceRule): Promise<{ deletes: string[]; updates: string[] }> {
+    await this.ensureTables();
+    const stage = stageTable(c);
+    const staged = await sql<{ sourced_id: string; op: number }>`select sourced_id, op from ${sql.table(stage)}
+      where run_id = ${ctx.runId} and op in (${StageOp.delete}, ${StageOp.update})`.execute(this.#db);
+    const deletes: string[] = [];
+    const updates: string[] = [];
+    for (const r of staged.rows) (Number(r.op) === StageOp.delete ? deletes : updates).push(r.sourced_id);
+    for (const where of absenceWhere(c, ctx, rule)) {
+      const r = await sql<{ sourced_id: string }>`select sourced_id from ${sql.table(liveTable(c))} where ${where}`.execute(this.#db);
+      for (const row of r.rows) deletes.push(row.sourced_id);
+    }
+    return { deletes, updates };
+  }
+
+  /**
+   * Records what the run would change as `changes` rows with `applied = 0` (a held run's plan, or a
+   * dry run's), without touching the live tables. One transaction.
+   */
+  async recordPlan(ctx: ApplyContext, collections: ReadonlyMap<CollectionName, ApplyCollection>): Promise<void> {
+    await this.ensureTables();
+    await this.#db.transaction().execute(async (trx) => {
+      for (const [c, { absence }] of collections) for (const q of changeInserts(c, ctx, absence, 0)) await trx.executeQuery(q.compile(trx));
+    });
+  }
+
   /**
    * Applies the staged rows of `collections` to the live tables and then calls `finish` (which
    * writes the run's final state), all in one transaction. `absence` gives each collection's rule
-   * (complete full-sync reads only; `none` otherwise). Returns per-collection absence counts.
+   * (complete full-sync reads only; `none` otherwise). Every change is also recorded in `changes`
+   * (`options.history`, default true). Returns per-collection absence counts.
    */
   async apply(
     ctx: ApplyContext,
     collections: ReadonlyMap<CollectionName, ApplyCollection>,
     finish: (trx: Transaction<Database>, applied: Partial<Record<CollectionName, AppliedCollection>>) => Promise<void>,
+    options: { history?: boolean } = {},
   ): Promise<Partial<Record<CollectionName, AppliedCollection>>> {
+    const history = options.history ?? true;
     await this.ensureTables();
     return this.#db.transaction().execute(async (trx) => {
       const applied: Partial<Record<CollectionName, AppliedCollection>> = {};
@@ -191,9 +238,12 @@ export class StagingArea {
         const rebuild =
           this.#rebuildMinWrites !== undefined && writes >= this.#rebuildMinWrites ? await rebuildCandidates(trx, c, writes) : [];
         for (const idx of rebuild) await trx.schema.dropIndex(idx.name).execute();
+        // History first: absence rows are found by what is still active.
+        if (history) for (const q of changeInserts(c, ctx, absence, 1)) await trx.executeQuery(q.compile(trx));
         await trx.executeQuery(upsertFromStage(c, ctx).compile(trx));
         let deletedByAbsence = 0;
-        for (const q of absenceQueries(c, ctx, absence)) {
+        for (const where of absenceWhere(c, ctx, absence)) {
+          const q = sql`update ${sql.table(liveTable(c))} set ${TOMBSTONE_SET(ctx)} where ${where}`;
           const res = await trx.executeQuery(q.compile(trx));
           deletedByAbsence += Number(res.numAffectedRows ?? 0n);
         }
@@ -229,7 +279,8 @@ async function createStageTables(db: Kysely<Database>): Promise<void> {
       .addColumn('date_last_modified', 'text')
       .addColumn('data', 'text')
       .addColumn('raw', 'text')
-      .addColumn('raw_fp', 'text');
+      .addColumn('raw_fp', 'text')
+      .addColumn('diff', 'text');
     for (const col of ENTITY_COLUMNS[c]) t = t.addColumn(col.name, col.type);
     await t.addPrimaryKeyConstraint(`${name}_pk`, ['run_id', 'sourced_id']).execute();
   }
@@ -272,12 +323,14 @@ const TOMBSTONE_SET = (ctx: ApplyContext): RawBuilder<unknown> =>
 
 /**
  * "Absence in a complete full-sync collection marks a row deleted (soft delete, kept as a
- * tombstone)". Only live, not-yet-deleted rows of this connection are touched.
+ * tombstone)". Each fragment selects (over the live table, unaliased) live, not-yet-deleted rows of
+ * this connection that the run found absent:
  * - anti-join: rows whose sourcedId the run did not stage at all (invalid and unchanged records
  *   are staged by key, so they are not absent);
  * - ranges: rows the sync marked `absent`, plus every row after the last sourcedId read.
+ * The same fragments count, list, record (change history) and tombstone them.
  */
-function absenceQueries(c: CollectionName, ctx: ApplyContext, rule: AbsenceRule): RawBuilder<unknown>[] {
+function absenceWhere(c: CollectionName, ctx: { runId: number; connectionId: string }, rule: AbsenceRule): RawBuilder<unknown>[] {
   const live = liveTable(c);
   const stage = stageTable(c);
   const mine = sql`connection_id = ${ctx.connectionId} and deleted_at is null`;
@@ -286,18 +339,34 @@ function absenceQueries(c: CollectionName, ctx: ApplyContext, rule: AbsenceRule)
       return [];
     case 'anti-join':
       return [
-        sql`update ${sql.table(live)} set ${TOMBSTONE_SET(ctx)} where ${mine}
-          and not exists (select 1 from ${sql.table(stage)} as s where s.run_id = ${ctx.runId} and s.sourced_id = ${sql.ref(`${live}.sourced_id`)})`,
+        sql`${mine} and not exists (select 1 from ${sql.table(stage)} as s where s.run_id = ${ctx.runId} and s.sourced_id = ${sql.ref(`${live}.sourced_id`)})`,
       ];
     case 'ranges':
       return [
-        sql`update ${sql.table(live)} set ${TOMBSTONE_SET(ctx)} where ${mine}
-          and sourced_id in (select s.sourced_id from ${sql.table(stage)} as s where s.run_id = ${ctx.runId} and s.op = ${StageOp.absent})`,
-        rule.after === undefined
-          ? sql`update ${sql.table(live)} set ${TOMBSTONE_SET(ctx)} where ${mine}`
-          : sql`update ${sql.table(live)} set ${TOMBSTONE_SET(ctx)} where ${mine} and sourced_id > ${rule.after}`,
+        sql`${mine} and sourced_id in (select s.sourced_id from ${sql.table(stage)} as s where s.run_id = ${ctx.runId} and s.op = ${StageOp.absent})`,
+        rule.after === undefined ? mine : sql`${mine} and sourced_id > ${rule.after}`,
       ];
   }
+}
+
+/** Change-row `fields` of a deletion by absence. */
+const ABSENT_FIELDS = JSON.stringify({ status: { before: 'active', after: 'tobedeleted' } });
+
+const KIND_OF_OP = sql`case s.op when ${StageOp.create} then 'created' when ${StageOp.update} then 'updated' when ${StageOp.restore} then 'restored' else 'deleted' end`;
+
+/** Change rows for one collection: staged writes, then absences (`applied` 1: history, 0: a plan). */
+function changeInserts(c: CollectionName, ctx: ApplyContext, rule: AbsenceRule, applied: 0 | 1): RawBuilder<unknown>[] {
+  const at = ctx.now.toISOString();
+  const head = sql`insert into changes (tenant_id, connection_id, run_id, entity, sourced_id, kind, fields, applied, at)`;
+  const out = [
+    sql`${head} select ${ctx.tenantId}, ${ctx.connectionId}, ${ctx.runId}, ${c}, s.sourced_id, ${KIND_OF_OP}, s.diff, ${applied}, ${at}
+      from ${sql.table(stageTable(c))} as s where s.run_id = ${ctx.runId} and s.op >= ${STAGE_WRITE_MIN} order by s.sourced_id`,
+  ];
+  for (const where of absenceWhere(c, ctx, rule)) {
+    out.push(sql`${head} select ${ctx.tenantId}, ${ctx.connectionId}, ${ctx.runId}, ${c}, sourced_id, 'deleted', ${ABSENT_FIELDS}, ${applied}, ${at}
+      from ${sql.table(liveTable(c))} where ${where} order by sourced_id`);
+  }
+  return out;
 }
 
 /** Stage-row values in stage-table column order, for the writers. */
@@ -305,7 +374,7 @@ export function stageValues(c: CollectionName, runId: number, row: StageRow): Ar
   const base: Array<string | number | null> = [runId, row.sourcedId, row.op, row.hash ?? null];
   if (row.op < STAGE_WRITE_MIN || row.record === undefined) return base;
   const rec = row.record;
-  base.push(rec.status, rec.dateLastModified ?? null, row.data ?? null, row.rawJson ?? null, row.fp ?? null);
+  base.push(rec.status, rec.dateLastModified ?? null, row.data ?? null, row.rawJson ?? null, row.fp ?? null, row.diff ?? null);
   for (const col of ENTITY_COLUMNS[c]) base.push(col.get(rec));
   return base;
 }
@@ -314,7 +383,7 @@ export function stageValues(c: CollectionName, runId: number, row: StageRow): Ar
 export function stageColumns(c: CollectionName, full: boolean): string[] {
   const base = ['run_id', 'sourced_id', 'op', 'content_hash'];
   if (!full) return base;
-  return [...base, 'status', 'date_last_modified', 'data', 'raw', 'raw_fp', ...ENTITY_COLUMNS[c].map((col) => col.name)];
+  return [...base, 'status', 'date_last_modified', 'data', 'raw', 'raw_fp', 'diff', ...ENTITY_COLUMNS[c].map((col) => col.name)];
 }
 
 function toKnown(r: Record<string, unknown>): KnownRow {
@@ -362,6 +431,19 @@ export class PortableStagerFactory implements StagerFactory {
         if (after !== undefined) q = q.where('sourced_id', '>', after);
         const rows = await q.orderBy('sourced_id').execute();
         return rows.map((r): [string, RangeRow] => [r.sourced_id as string, { fp: (r.raw_fp as string | null) ?? null, deleted: r.deleted_run !== null }]);
+      },
+      async loadData(sourcedIds) {
+        const out = new Map<string, string>();
+        for (let i = 0; i < sourcedIds.length; i += CHUNK) {
+          const rows = await db
+            .selectFrom(live)
+            .select(['sourced_id', 'data'])
+            .where('connection_id', '=', ctx.connectionId)
+            .where('sourced_id', 'in', sourcedIds.slice(i, i + CHUNK))
+            .execute();
+          for (const r of rows) out.set(r.sourced_id as string, r.data as string);
+        }
+        return out;
       },
       async write(rows) {
         return db.transaction().execute(async (trx) => {

@@ -1,11 +1,14 @@
 /**
- * The store: one Kysely database (SQLite via better-sqlite3 today; PostgreSQL later "behind the
- * same code"), migrated on open, with small repositories on top. Composition roots (`cli/`,
- * `http/`) call `openStore` and pass the `Store` to services.
+ * The store: one Kysely database, SQLite (better-sqlite3) or PostgreSQL (pg), migrated on open,
+ * with small repositories on top; the same repositories, migrations and apply SQL run on both.
+ * Composition roots (`cli/`, `http/`) call `openStore` and pass the `Store` to services.
  */
 import Database from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type MigrationResultSet } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResultSet } from 'kysely';
+import pg from 'pg';
+import { ChangeRepository } from './change-repository.ts';
 import { ConnectionRepository } from './connection-repository.ts';
+import { CursorRepository } from './cursor-repository.ts';
 import { StoreError } from './errors.ts';
 import { IssueRepository } from './issue-repository.ts';
 import { InCodeMigrationProvider, type StoreDialect } from './migrations.ts';
@@ -15,19 +18,30 @@ import { RunRepository } from './run-repository.ts';
 import type { Database as Schema } from './schema.ts';
 import { SecretBox } from './secret-box.ts';
 import { SqliteBulkStagerFactory } from './sqlite-bulk-stager.ts';
-import { INDEX_REBUILD_MIN_WRITES, PortableStagerFactory, StagingArea } from './staging.ts';
+import { INDEX_REBUILD_MIN_WRITES, PortableStagerFactory, StagingArea, type StagerFactory } from './staging.ts';
 import { TenantRepository } from './tenant-repository.ts';
+import { WebhookRepository } from './webhook-repository.ts';
 
 export interface StoreOptions {
-  /** A SQLite file path, `file:<path>`, or `:memory:`. (`postgres://` is not supported yet.) */
+  /**
+   * A SQLite file path, `file:<path>`, or `:memory:`; or a PostgreSQL URL
+   * (`postgres://user:password@host:port/database`, also `postgresql://`, with pg's query
+   * parameters such as `sslmode`).
+   */
   url: string;
   /** 32-byte key (bytes, hex or base64) sealing connection secrets. Without it secrets cannot be stored. */
   secretKey?: Buffer | string;
-  /** Staging writer: `native` (SQLite fast path, default) or `portable` (Kysely only; what PG will use). */
+  /**
+   * Staging writer: `native` (the dialect's fast path, default) or `portable` (Kysely only). On
+   * PostgreSQL both are the portable stager for now.
+   */
   bulk?: 'native' | 'portable';
-  /** Page size in bytes for a NEW database file (ignored for existing ones). Default 4096. */
+  /** SQLite: page size in bytes for a NEW database file (ignored for existing ones). Default 4096. */
   pageSize?: number;
-  /** Writes per collection from which an apply rebuilds secondary indexes. Default 50,000. */
+  /**
+   * SQLite: writes per collection from which an apply rebuilds secondary indexes. Default 50,000.
+   * Ignored on PostgreSQL, where DROP INDEX inside the apply would lock readers out until commit.
+   */
   indexRebuildMinWrites?: number;
   /** Run pending migrations on open. Default true. */
   migrate?: boolean;
@@ -36,6 +50,8 @@ export interface StoreOptions {
    * 1.1M-row first sync measured no faster with 64 MiB but ~40 MiB more peak RSS.
    */
   cacheMiB?: number;
+  /** PostgreSQL: connections in the pool. Default 10. */
+  poolSize?: number;
 }
 
 export interface Store {
@@ -49,10 +65,22 @@ export interface Store {
   readonly records: RecordRepository;
   /** Provider flights and local promotions per tenant (migration 0002). */
   readonly providerStates: ProviderStateRepository;
+  /** Change history reads and retention (migration 0003 + 0005). */
+  readonly changes: ChangeRepository;
+  /** Webhook subscribers with sealed signing secrets (migration 0005). */
+  readonly webhooks: WebhookRepository;
   readonly staging: StagingArea;
+  /** Delta cursors per connection and collection (migration 0003). */
+  readonly cursors: CursorRepository;
   /** Applies pending migrations (idempotent). */
   migrate(): Promise<MigrationResultSet>;
+  /** Closes the database (idempotent). */
   close(): Promise<void>;
+}
+
+/** True when `url` names a PostgreSQL database rather than a SQLite file. */
+export function isPostgresUrl(url: string): boolean {
+  return /^postgres(ql)?:/i.test(url);
 }
 
 function sqlitePath(url: string): string {
@@ -61,22 +89,15 @@ function sqlitePath(url: string): string {
   return url;
 }
 
-/**
- * Opens (and by default migrates) a store.
- *
- * SQLite settings: WAL (readers never block the single writer), `synchronous=NORMAL` (durable at
- * checkpoints; a power cut can lose the last commits but never corrupts), `foreign_keys=ON`,
- * `busy_timeout=5000` (a second process waits for the writer instead of failing at once),
- * `temp_store=FILE` (staging tables spill to disk, keeping RSS flat on a 1.1M-row collection),
- * `journal_size_limit` 64 MiB (a first sync's apply grows the WAL to ~1 GB; this truncates it back
- * after the checkpoint instead of keeping the file at its high-water mark).
- *
- * @throws StoreError `unsupported_database` for `postgres://` URLs (a later issue adds PostgreSQL).
- */
-export async function openStore(options: StoreOptions): Promise<Store> {
-  if (/^postgres(ql)?:/i.test(options.url)) {
-    throw new StoreError('unsupported_database', 'PostgreSQL stores are not supported yet; use a SQLite file path');
-  }
+/** What differs per dialect once the Kysely instance exists. */
+interface Opened {
+  dialect: StoreDialect;
+  db: Kysely<Schema>;
+  stagers: (db: Kysely<Schema>) => StagerFactory;
+  rebuildMinWrites: number | undefined;
+}
+
+function openSqlite(options: StoreOptions): Opened {
   const raw = new Database(sqlitePath(options.url));
   try {
     // Only takes effect before the first table exists, i.e. on a new file.
@@ -92,8 +113,95 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     raw.close();
     throw err;
   }
-  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
-  const dialect: StoreDialect = 'sqlite';
+  return {
+    dialect: 'sqlite',
+    db: new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) }),
+    stagers: (kdb) => (options.bulk === 'portable' ? new PortableStagerFactory(kdb) : new SqliteBulkStagerFactory(raw, kdb)),
+    rebuildMinWrites: options.indexRebuildMinWrites ?? INDEX_REBUILD_MIN_WRITES,
+  };
+}
+
+// pg type OIDs (pg_type.oid) whose default text parsing differs from what better-sqlite3 returns.
+const PG_INT8 = 20;
+const PG_NUMERIC = 1700;
+
+/**
+ * pg returns `bigint` (count(*), sum() of integers, `bigserial`) and `numeric` as strings, to
+ * keep precision; better-sqlite3 returns numbers. The store's values are counts and sequence
+ * numbers far below 2^53, so they are parsed as numbers, and repositories see the same types on
+ * both dialects. Per pool, not through the global `pg.types`: other pg users in the process (a job
+ * queue) keep pg's defaults.
+ */
+const PG_TYPES = {
+  getTypeParser(oid: number, format?: 'text' | 'binary'): unknown {
+    if (format !== 'binary' && (oid === PG_INT8 || oid === PG_NUMERIC)) return (v: string) => Number(v);
+    return pg.types.getTypeParser(oid, format ?? 'text');
+  },
+} as unknown as pg.CustomTypesConfig;
+
+function openPostgres(options: StoreOptions): Opened {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: Math.max(1, Math.floor(options.poolSize ?? 10)),
+    // An unreachable host fails the open instead of hanging; also bounds waiting for a free client.
+    connectionTimeoutMillis: 30_000,
+    types: PG_TYPES,
+  });
+  // An idle client that loses its connection (server restart, admin kill) is dropped from the pool;
+  // without a listener pg re-emits that as an uncaught 'error' and ends the process. The next query
+  // gets a new client, and reports the failure if the server is really gone.
+  pool.on('error', () => {});
+  return {
+    dialect: 'postgres',
+    db: new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }),
+    // The SQLite fast path does not apply; a COPY-based PostgreSQL stager is the later `native`.
+    stagers: (kdb) => new PortableStagerFactory(kdb),
+    rebuildMinWrites: undefined,
+  };
+}
+
+/** `host:port/database` of a PostgreSQL URL: names the server in messages without its credentials. */
+function pgTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.hostname || 'localhost'}:${u.port || '5432'}${u.pathname || '/'}`;
+  } catch {
+    return 'the configured PostgreSQL server';
+  }
+}
+
+/** Network errors and the SQLSTATEs of "cannot connect / log in / no such database". */
+function isConnectFailure(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string') {
+    if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'ECONNRESET', 'EHOSTUNREACH', 'ENETUNREACH'].includes(code)) return true;
+    // 08: connection exception, 28: invalid authorization, 3D000: database does not exist, 57P03: starting up.
+    if (code.startsWith('08') || code.startsWith('28') || code === '3D000' || code === '57P03') return true;
+  }
+  return err instanceof Error && /timeout exceeded when trying to connect|Connection terminated/i.test(err.message);
+}
+
+/**
+ * Opens (and by default migrates) a store. A `postgres://` or `postgresql://` URL opens PostgreSQL
+ * through a `pg.Pool`; anything else is a SQLite file (or `:memory:`).
+ *
+ * SQLite settings: WAL (readers never block the single writer), `synchronous=NORMAL` (durable at
+ * checkpoints; a power cut can lose the last commits but never corrupts), `foreign_keys=ON`,
+ * `busy_timeout=5000` (a second process waits for the writer instead of failing at once),
+ * `temp_store=FILE` (staging tables spill to disk, keeping RSS flat on a 1.1M-row collection),
+ * `journal_size_limit` 64 MiB (a first sync's apply grows the WAL to ~1 GB; this truncates it back
+ * after the checkpoint instead of keeping the file at its high-water mark).
+ *
+ * PostgreSQL: the server's defaults (READ COMMITTED; migrations run in one transaction, serialised
+ * across processes by Kysely's migration lock). sourcedId columns are `COLLATE "C"` (byte order,
+ * as on SQLite) whatever the database's default collation.
+ *
+ * @throws StoreError `database_unavailable` when the PostgreSQL server cannot be reached, refuses
+ *   the login, or has no such database (the message names host, port and database, never the password).
+ */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const postgres = isPostgresUrl(options.url);
+  const { dialect, db, stagers, rebuildMinWrites } = postgres ? openPostgres(options) : openSqlite(options);
   const box = options.secretKey === undefined ? undefined : new SecretBox(options.secretKey);
   const migrator = new Migrator({ db, provider: new InCodeMigrationProvider(dialect) });
   const migrate = async (): Promise<MigrationResultSet> => {
@@ -101,19 +209,19 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     if (result.error) throw result.error;
     return result;
   };
-  if (options.migrate ?? true) {
-    try {
-      await migrate();
-    } catch (err) {
-      await db.destroy();
-      throw err;
+  try {
+    if (options.migrate ?? true) await migrate();
+    else if (postgres) await sql`select 1`.execute(db); // fail at open, not at the first query
+  } catch (err) {
+    await db.destroy().catch(() => {});
+    if (postgres && isConnectFailure(err)) {
+      const reason = (err as { code?: unknown }).code ?? (err instanceof Error ? err.message : 'unknown error');
+      throw new StoreError('database_unavailable', `cannot open the PostgreSQL store at ${pgTarget(options.url)} (${String(reason)}); check that the server runs, the database exists and the user may log in`, { cause: err });
     }
+    throw err;
   }
-  const staging = new StagingArea(
-    db,
-    (kdb) => (options.bulk === 'portable' ? new PortableStagerFactory(kdb) : new SqliteBulkStagerFactory(raw, kdb)),
-    { rebuildMinWrites: options.indexRebuildMinWrites ?? INDEX_REBUILD_MIN_WRITES },
-  );
+  const staging = new StagingArea(db, stagers, rebuildMinWrites === undefined ? {} : { rebuildMinWrites });
+  let closing: Promise<void> | undefined;
   return {
     dialect,
     db,
@@ -123,8 +231,11 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     issues: new IssueRepository(db),
     records: new RecordRepository(db),
     providerStates: new ProviderStateRepository(db),
+    changes: new ChangeRepository(db),
+    webhooks: new WebhookRepository(db, box),
     staging,
+    cursors: new CursorRepository(db),
     migrate,
-    close: () => db.destroy(),
+    close: () => (closing ??= db.destroy()),
   };
 }

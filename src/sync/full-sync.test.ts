@@ -189,15 +189,23 @@ for (const bulk of ['native', 'portable'] as const) {
       await store.close();
     });
 
-    it('an empty complete collection tombstones by default, or is kept under the keep policy', async () => {
+    it('an empty complete collection holds the run by default, is kept under keep, tombstones under apply', async () => {
       const store = await newStore(bulk);
       await runSync({ store, reader: reader(baseData()), connectionId: 'sis' });
+      const held = await runSync({ store, reader: reader({ ...baseData(), classes: [] }), connectionId: 'sis' });
+      assert.equal(held.status, 'held');
+      assert.equal(held.sdsStatus, 'held');
+      assert.deepEqual(held.hold?.map((r) => [r.entity, r.rule, r.planned]), [['classes', 'empty-collection', 3]]);
+      assert.equal(held.entities.classes?.outcome, 'held');
+      assert.deepEqual((await store.records.countLive('sis')).classes, { active: 3, deleted: 0 }, 'a held run deletes nothing');
+      const heldRun = await store.runs.get(held.runId);
+      assert.equal(heldRun?.holdState, 'pending');
       const kept = await runSync({ store, reader: reader({ ...baseData(), classes: [] }), connectionId: 'sis', policy: { emptyCollection: 'keep' } });
       assert.equal(kept.status, 'partial');
       assert.equal(kept.entities.classes?.outcome, 'kept');
       assert.equal(kept.error?.code, 'empty_collection');
       assert.deepEqual((await store.records.countLive('sis')).classes, { active: 3, deleted: 0 });
-      const applied = await runSync({ store, reader: reader({ ...baseData(), classes: [] }), connectionId: 'sis' });
+      const applied = await runSync({ store, reader: reader({ ...baseData(), classes: [] }), connectionId: 'sis', policy: { emptyCollection: 'apply' } });
       assert.equal(applied.status, 'succeeded');
       assert.equal(applied.entities.classes?.deletedByAbsence, 3);
       assert.deepEqual((await store.records.countLive('sis')).classes, { active: 0, deleted: 3 });
@@ -257,7 +265,7 @@ for (const bulk of ['native', 'portable'] as const) {
       assert.equal((await store.records.get('users', 'a', 'u1'))?.record.givenName, 'Given');
       assert.equal((await store.records.get('users', 'b', 'u1'))?.record.givenName, 'FromB');
       // Emptying b's enrollments deletes only b's.
-      await runSync({ store, reader: reader({ ...d, enrollments: [] }), connectionId: 'b' });
+      await runSync({ store, reader: reader({ ...d, enrollments: [] }), connectionId: 'b', policy: { emptyCollection: 'apply' } });
       assert.deepEqual((await store.records.countLive('a')).enrollments, { active: 4, deleted: 0 });
       assert.deepEqual((await store.records.countLive('b')).enrollments, { active: 0, deleted: 4 });
       await store.close();

@@ -40,11 +40,43 @@ import { emptyIssueSummary } from '../store/run-repository.ts';
 import { STAGE_WRITE_MIN, StageOp } from '../store/schema.ts';
 import type { AbsenceRule, ApplyCollection, CollectionStager, KnownRow, StageRow } from '../store/staging.ts';
 import type { Store } from '../store/store.ts';
-import { DEFAULT_POLICY, REQUIRED_COLLECTIONS, classify, collectionVerdict, orderCollections, type SyncPolicy } from './planner.ts';
+import { runStatus as sdsRunStatus } from '../sds/rules.ts';
+import { fieldDiff } from './field-diff.ts';
+import {
+  DEFAULT_POLICY,
+  REQUIRED_COLLECTIONS,
+  classify,
+  collectionVerdict,
+  holdReasons,
+  orderCollections,
+  thresholdsFor,
+  type HoldReason,
+  type SyncPolicy,
+} from './planner.ts';
 import { DEFAULT_CODEC, hashCanonical, jsonEqual, rawFingerprint, type RecordCodec } from './record-codec.ts';
 
 /** A full sync reads active records only (SDS: full syncs filter `status='active'`, deltas do not). */
 export const FULL_SYNC_FILTER = "status='active'";
+
+/** The delta filter: everything changed after the cursor, `tobedeleted` records included. */
+export function deltaFilter(cursor: string): string {
+  return `dateLastModified>'${cursor}'`;
+}
+
+/** Default overlap subtracted from the run's start when a cursor is taken (issue 4: 10 minutes). */
+export const DEFAULT_OVERLAP_MS = 10 * 60_000;
+
+/**
+ * An approved hold, for the re-run that applies it: the deletions and updates the admin approved
+ * (by entity, sourcedIds from the held run's plan) and the collections they approved emptying.
+ * The re-run holds again only for changes beyond these ("capped at what was approved").
+ */
+export interface Approval {
+  heldRunId: number;
+  deletes: ReadonlyMap<CollectionName, ReadonlySet<string>>;
+  updates: ReadonlyMap<CollectionName, ReadonlySet<string>>;
+  emptied: ReadonlySet<CollectionName>;
+}
 
 export interface SyncProgress {
   collection: CollectionName;
@@ -68,7 +100,18 @@ export interface RunSyncOptions {
   store: Store;
   reader: PageReader;
   connectionId: string;
+  /**
+   * `full` (default): `status='active'`, absence deletes. `delta`: `dateLastModified>` each
+   * collection's cursor, no status filter, no absence; a collection without a cursor yet is read
+   * in full.
+   */
   mode?: 'full' | 'delta';
+  /** Compute the plan (kept as `changes` rows with `applied = 0`) and apply nothing. */
+  dryRun?: boolean;
+  /** Apply an approved hold (see `Approval`). */
+  approval?: Approval;
+  /** Subtracted from the run's start (provider clock) for the next delta's cursor. Default 10 min. */
+  overlapMs?: number;
   /** Collections to pull; default the five required ones. Add `courses`/`demographics` when enabled. */
   entities?: readonly CollectionName[];
   onProgress?: (progress: SyncProgress) => void;
@@ -96,7 +139,9 @@ export interface RunTimings {
   stage: number;
   /** Issue rows and heartbeats. */
   bookkeeping: number;
-  /** The one apply transaction (incl. the run's final state). */
+  /** Counting planned deletions/updates against the safeguards. */
+  plan: number;
+  /** The one apply transaction (incl. the run's final state), or recording a held/dry run's plan. */
   apply: number;
   /** Emptying the staging tables. */
   cleanup: number;
@@ -105,7 +150,16 @@ export interface RunTimings {
 export interface RunResult {
   runId: number;
   status: Exclude<RunStatus, 'running'>;
-  mode: 'full';
+  mode: 'full' | 'delta';
+  dryRun: boolean;
+  /** SDS's run status (`held` for a held run). */
+  sdsStatus: string;
+  /** Why the run was (or, for a dry run, would be) held. */
+  hold?: HoldReason[];
+  /** Delta runs: the earliest cursor asked from. */
+  cursor?: string;
+  /** The next delta's cursor, when this run advanced it. */
+  nextCursor?: string;
   entities: Partial<Record<CollectionName, EntityCounts>>;
   requests: { perEndpoint: Record<string, EndpointCounts> };
   issues: IssueSummary;
@@ -217,6 +271,19 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
 
   const connection = await store.connections.get(connectionId);
   if (!connection) throw new StoreError('not_found', `connection ${connectionId} does not exist`);
+  const dryRun = options.dryRun === true;
+  const overlapMs = options.overlapMs ?? DEFAULT_OVERLAP_MS;
+  // Delta: each collection asks from its own cursor; one without a cursor yet is read in full.
+  const cursors = options.mode === 'delta' ? await store.cursors.get(connectionId) : new Map<CollectionName, string>();
+  const mode: 'full' | 'delta' = collections.some((c) => cursors.has(c)) ? 'delta' : 'full';
+  const cursorOf = (c: CollectionName): string | undefined => (mode === 'delta' ? cursors.get(c) : undefined);
+  const usedCursors = collections.map(cursorOf).filter((c): c is string => c !== undefined).sort();
+  const runCursor = usedCursors[0];
+  if (options.mode === 'delta' && mode === 'full') log?.info('no delta cursor yet; running a full sync', { connectionId });
+  const localStart = new Date();
+  /** The provider's clock at its first answer in this run (HTTP `Date`), else ours at the start. */
+  let providerStart: string | undefined;
+  const fullReads = new Set<CollectionName>();
   // Order hints: a collection that needed general mode last time starts in it.
   const orderHint = new Map<CollectionName, 'sorted' | 'unsorted'>();
   for (const prev of await store.runs.list({ connectionId, limit: 5 })) {
@@ -225,9 +292,16 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       if (o !== undefined && !orderHint.has(c)) orderHint.set(c, o);
     }
   }
-  const run = await store.runs.start({ connectionId, mode: 'full', leaseOwner });
+  const run = await store.runs.start({
+    connectionId,
+    mode,
+    leaseOwner,
+    dryRun,
+    ...(options.approval ? { approvalOf: options.approval.heldRunId } : {}),
+    ...(runCursor !== undefined ? { cursor: runCursor } : {}),
+  });
   const runId = run.id;
-  log?.info('sync started', { runId, connectionId, collections });
+  log?.info('sync started', { runId, connectionId, collections, mode, dryRun, ...(runCursor ? { cursor: runCursor } : {}) });
 
   const entities: Partial<Record<CollectionName, EntityCounts>> = {};
   const perEndpoint: Record<string, EndpointCounts> = {};
@@ -237,7 +311,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   const toApply = new Map<CollectionName, ApplyCollection>();
   let firstError: RunError | undefined;
   let aborted = false;
-  const timings: RunTimings = { readWait: 0, normalize: 0, lookup: 0, stage: 0, bookkeeping: 0, apply: 0, cleanup: 0 };
+  const timings: RunTimings = { readWait: 0, normalize: 0, lookup: 0, stage: 0, bookkeeping: 0, plan: 0, apply: 0, cleanup: 0 };
 
   const heartbeat = async (): Promise<void> => {
     if (Date.now() - lastBeat < heartbeatMs) return;
@@ -405,6 +479,17 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     for (const id of absent) rows.push({ sourcedId: id, op: StageOp.absent });
     timings.normalize += normalizeMs;
 
+    // Field-level diffs for the change history and dry runs: only changed records (few) read their
+    // live data back.
+    const changed = rows.filter((r) => r.op === StageOp.update || r.op === StageOp.restore || r.op === StageOp.delete);
+    if (changed.length > 0) {
+      const before = await stager.loadData(changed.map((r) => r.sourcedId));
+      for (const r of changed) {
+        const old = before.get(r.sourcedId);
+        if (old !== undefined && r.data !== undefined) r.diff = JSON.stringify(fieldDiff(old, r.data));
+      }
+    }
+
     const inserted = rows.length > 0 ? await stager.write(rows) : [];
     for (let i = 0; i < rowOps.length; i++) {
       const op = rowOps[i]!;
@@ -433,7 +518,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   const readOnce = async (c: CollectionName, stager: CollectionStager, counts: EntityCounts, state: ReadState, cur: IssueSummary): Promise<void> => {
     const endpoint = `/${c}`;
     const ep = (perEndpoint[endpoint] ??= { requests: 0, bytes: 0 });
-    const readOptions = options.signal ? { filter: FULL_SYNC_FILTER, signal: options.signal } : { filter: FULL_SYNC_FILTER };
+    const cursor = cursorOf(c);
+    const filter = cursor !== undefined ? deltaFilter(cursor) : FULL_SYNC_FILTER;
+    const readOptions = options.signal ? { filter, signal: options.signal } : { filter };
     const it = reader.readPages(c, readOptions)[Symbol.asyncIterator]();
     let pending = step(it);
     const progress = (done: boolean): void => {
@@ -451,6 +538,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         if (s.r.done) break;
         const page = s.r.value;
         pending = step(it); // prefetch: the next request runs while this page is processed
+        providerStart ??= page.serverDate ?? localStart.toISOString();
         counts.pages++;
         counts.bytes += page.bytes;
         counts.fetched += page.items.length;
@@ -477,7 +565,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const stager = await store.staging.open({ runId, tenantId: connection.tenantId, connectionId, collection: c });
     const firstSeq = issueSeq;
     let cur = emptyIssueSummary();
-    const sorted = !stager.liveEmpty && orderHint.get(c) !== 'unsorted';
+    const full = cursorOf(c) === undefined;
+    if (full) fullReads.add(c);
+    // A delta returns a few changed records: point lookups, no absence.
+    const sorted = full && !stager.liveEmpty && orderHint.get(c) !== 'unsorted';
     let state: ReadState = { mode: sorted ? 'sorted' : 'general', lastId: undefined, monotonic: true };
     try {
       try {
@@ -496,9 +587,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       }
     } finally {
       mergeIssues(issues, cur);
-      counts.order = state.monotonic ? 'sorted' : 'unsorted';
+      if (full) counts.order = state.monotonic ? 'sorted' : 'unsorted';
     }
-    const absence: AbsenceRule = state.mode === 'sorted' ? { kind: 'ranges', after: state.lastId } : { kind: 'anti-join' };
+    const absence: AbsenceRule = !full ? { kind: 'none' } : state.mode === 'sorted' ? { kind: 'ranges', after: state.lastId } : { kind: 'anti-join' };
     return { liveEmpty: stager.liveEmpty, absence };
   };
 
@@ -535,6 +626,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     }
 
     let status: RunResult['status'];
+    const reasons: HoldReason[] = [];
     if (aborted) {
       // An aborted run applies nothing: the admin stopped it, so leave the store as it was.
       for (const c of toApply.keys()) entities[c]!.outcome = 'skipped';
@@ -544,19 +636,77 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     } else {
       const outcomes = collections.map((c) => entities[c]!.outcome);
       status = outcomes.every((o) => o === 'applied') ? 'succeeded' : toApply.size > 0 ? 'partial' : 'failed';
+      // Safeguards: what the run would delete and update, against the thresholds (issue 4).
+      const tp = performance.now();
+      for (const [c, ap] of toApply) {
+        const counts = entities[c]!;
+        const ctx = { runId, connectionId };
+        const { live, absent } = await store.staging.planCounts(ctx, c, ap.absence);
+        counts.deletedByAbsence = absent; // planned; the apply confirms it
+        let deletes = counts.deleted + absent;
+        let updates = counts.updated;
+        const approval = options.approval;
+        if (approval && (approval.deletes.has(c) || approval.updates.has(c))) {
+          // Approved changes do not count again; anything beyond them does ("capped at what was approved").
+          const ids = await store.staging.plannedIds(ctx, c, ap.absence);
+          const okDel = approval.deletes.get(c);
+          const okUpd = approval.updates.get(c);
+          deletes = ids.deletes.filter((id) => !okDel?.has(id)).length;
+          updates = ids.updates.filter((id) => !okUpd?.has(id)).length;
+        }
+        const t = thresholdsFor(policy, c) ?? NO_THRESHOLDS;
+        const emptyFullRead = policy.emptyCollection === 'hold' && fullReads.has(c) && counts.fetched === 0;
+        reasons.push(...holdReasons(c, { live, deletes, updates, emptyFullRead, emptyApproved: approval?.emptied.has(c) ?? false }, t));
+      }
+      timings.plan = performance.now() - tp;
+      if (reasons.length > 0) {
+        status = 'held';
+        log?.warn('run held by the safeguards', { runId, connectionId, reasons: reasons.map((r) => `${r.entity}:${r.rule}:${r.planned}`) });
+      }
     }
+    const sdsStatus =
+      status === 'held'
+        ? 'held'
+        : sdsRunStatus({ errors: issues.bySeverity.error + (status === 'partial' ? 1 : 0), warnings: issues.bySeverity.warning, failed: status === 'failed' });
+    const nextCursor = new Date(Date.parse(providerStart ?? localStart.toISOString()) - overlapMs).toISOString();
+    let advanced = false;
 
     const ta = performance.now();
-    await store.staging.apply({ runId, tenantId: connection.tenantId, connectionId, now: new Date() }, toApply, async (trx, applied) => {
+    const applyCtx = { runId, tenantId: connection.tenantId, connectionId, now: new Date() };
+    const outcomeBase = () => ({
+      status,
+      entities,
+      requests: perEndpoint,
+      issues,
+      sdsStatus,
+      ...(reasons.length > 0 ? { hold: reasons } : {}),
+      ...(firstError ? { error: firstError } : {}),
+    });
+    if (!aborted && (dryRun || status === 'held')) {
+      // Keep the plan for review (`changes` rows with applied = 0); touch nothing live.
+      await store.staging.recordPlan(applyCtx, toApply);
       for (const c of toApply.keys()) {
         const counts = entities[c]!;
-        const n = applied[c]?.deletedByAbsence ?? 0;
-        counts.deletedByAbsence = n;
-        counts.deleted += n;
+        counts.outcome = dryRun ? 'planned' : 'held';
+        counts.deleted += counts.deletedByAbsence;
       }
-      const outcome = { status, entities, requests: perEndpoint, issues, ...(firstError ? { error: firstError } : {}) };
-      await store.runs.finish(runId, outcome, trx);
-    });
+      await store.runs.finish(runId, outcomeBase());
+    } else {
+      await store.staging.apply(applyCtx, toApply, async (trx, applied) => {
+        const advance = new Map<CollectionName, string>();
+        for (const c of toApply.keys()) {
+          const counts = entities[c]!;
+          const n = applied[c]?.deletedByAbsence ?? 0;
+          counts.deletedByAbsence = n;
+          counts.deleted += n;
+          if (counts.outcome === 'applied') advance.set(c, nextCursor);
+        }
+        // The cursor moves with the applied data, in the same transaction, never ahead of it.
+        await store.cursors.set(connectionId, runId, advance, trx);
+        advanced = advance.size > 0;
+        await store.runs.finish(runId, outcomeBase(), trx);
+      });
+    }
     timings.apply = performance.now() - ta;
     const tc = performance.now();
     await store.staging.discard(runId);
@@ -565,13 +715,18 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const result: RunResult = {
       runId,
       status,
-      mode: 'full',
+      mode,
+      dryRun,
+      sdsStatus,
       entities,
       requests: { perEndpoint },
       issues,
       durationMs: Math.round(performance.now() - started),
       timings,
     };
+    if (reasons.length > 0) result.hold = reasons;
+    if (runCursor !== undefined) result.cursor = runCursor;
+    if (advanced) result.nextCursor = nextCursor;
     if (firstError) result.error = firstError;
     log?.info('sync finished', { runId, connectionId, status, durationMs: result.durationMs });
     return result;
@@ -594,6 +749,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     await store.staging.discard(runId).catch(() => undefined);
   }
 }
+
+/** Holds off: only the empty-collection rule can hold. */
+const NO_THRESHOLDS = { deletePercent: Infinity, deleteCount: Infinity, updatePercent: Infinity, updateCount: Infinity };
 
 function duplicateIssue(c: CollectionName, sourcedId: string): DataIssue {
   return {

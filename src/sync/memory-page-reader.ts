@@ -20,6 +20,8 @@ export interface MemoryPageReaderOptions {
   sendTotal?: boolean;
   /** Apply `ReadOptions.filter` with the OneRoster filter grammar, as a provider would. Default true. */
   applyFilter?: boolean;
+  /** The provider clock each page reports (like HTTP `Date`), read when the page is served. */
+  serverDate?: () => string;
   /** Make a collection's read throw after this many pages were yielded. */
   failAfter?: Partial<Record<CollectionName, { pages: number; error: Error }>>;
 }
@@ -67,6 +69,7 @@ export class MemoryPageReader implements PageReader {
       }
       const page: FetchedPage = { collection, offset, index, items: out, bytes, requests: 1 };
       if (total !== undefined) page.total = total;
+      if (this.#options.serverDate) page.serverDate = this.#options.serverDate();
       offset += items.length;
       index++;
       return page;

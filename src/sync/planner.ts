@@ -59,16 +59,90 @@ export function classify(observed: Observed, known: Pick<KnownRow, 'hash' | 'del
   return known.hash === observed.hash ? StageOp.unchanged : StageOp.update;
 }
 
-export interface SyncPolicy {
-  /**
-   * A complete collection that came back empty while the store holds live rows for it: `apply`
-   * (tombstone them all, the plain full-sync rule) or `keep` (keep last-known-good and report the
-   * collection as `kept`). Default `apply`; the deletion-guard issue will hold such runs instead.
-   */
-  emptyCollection: 'apply' | 'keep';
+/**
+ * Safeguard thresholds for one entity (issue 4, "what SDS lacks and Clever, ClassLink, Entra have").
+ * Deletions hold a run when they exceed BOTH `deleteCount` and `deletePercent` of the live rows;
+ * updates when they exceed both `updateCount` and `updatePercent`. (The update count floor is ours:
+ * without it, renaming 2 of a district's 6 orgs would hold the run.)
+ */
+export interface Thresholds {
+  deletePercent: number;
+  deleteCount: number;
+  updatePercent: number;
+  updateCount: number;
 }
 
-export const DEFAULT_POLICY: SyncPolicy = { emptyCollection: 'apply' };
+export const DEFAULT_THRESHOLDS: Thresholds = { deletePercent: 10, deleteCount: 50, updatePercent: 30, updateCount: 50 };
+
+/** Why a run was held, per entity. */
+export interface HoldReason {
+  entity: CollectionName;
+  rule: 'deletions' | 'updates' | 'empty-collection';
+  /** Planned changes of that kind (approved ones excluded). */
+  planned: number;
+  /** Active live rows before the run. */
+  live: number;
+  /** What was crossed, in words. */
+  message: string;
+}
+
+/** What the run plans for one collection, for the hold check. */
+export interface PlannedCounts {
+  /** Active live rows before the run. */
+  live: number;
+  /** Deletions (arrived `tobedeleted` + absent), minus approved ones. */
+  deletes: number;
+  /** Updates, minus approved ones. */
+  updates: number;
+  /** A complete full-sync read that returned nothing. */
+  emptyFullRead: boolean;
+  /** An approval covers emptying this collection. */
+  emptyApproved: boolean;
+}
+
+const pct = (n: number, of: number): number => (of === 0 ? (n > 0 ? 100 : 0) : (n * 100) / of);
+
+/**
+ * The hold reasons of one collection (pure). "A collection that comes back empty when the store has
+ * rows for it never deletes those rows without an explicit approval": that holds regardless of
+ * the thresholds.
+ */
+export function holdReasons(entity: CollectionName, p: PlannedCounts, t: Thresholds): HoldReason[] {
+  const out: HoldReason[] = [];
+  if (p.emptyFullRead && p.live > 0 && !p.emptyApproved) {
+    out.push({ entity, rule: 'empty-collection', planned: p.live, live: p.live, message: `${entity} came back empty while the store holds ${p.live} active rows; deleting them all needs approval` });
+    return out;
+  }
+  const dp = pct(p.deletes, p.live);
+  if (p.deletes > t.deleteCount && dp > t.deletePercent) {
+    out.push({ entity, rule: 'deletions', planned: p.deletes, live: p.live, message: `${p.deletes} deletions (${dp.toFixed(1)}% of ${p.live}) exceed the threshold of ${t.deleteCount} and ${t.deletePercent}%` });
+  }
+  const up = pct(p.updates, p.live);
+  if (p.updates > t.updateCount && up > t.updatePercent) {
+    out.push({ entity, rule: 'updates', planned: p.updates, live: p.live, message: `${p.updates} updates (${up.toFixed(1)}% of ${p.live}) exceed the threshold of ${t.updateCount} and ${t.updatePercent}%` });
+  }
+  return out;
+}
+
+export interface SyncPolicy {
+  /**
+   * A complete collection that came back empty while the store holds live rows for it: `hold`
+   * (the default: the run is held until an admin approves), `apply` (tombstone them all, the plain
+   * full-sync rule) or `keep` (keep last-known-good, report the collection as `kept`).
+   */
+  emptyCollection: 'apply' | 'keep' | 'hold';
+  /** Thresholds for every entity; `perEntity` overrides some. `false` turns holds off. */
+  thresholds: Thresholds | false;
+  perEntity?: Partial<Record<CollectionName, Partial<Thresholds>>>;
+}
+
+export const DEFAULT_POLICY: SyncPolicy = { emptyCollection: 'hold', thresholds: DEFAULT_THRESHOLDS };
+
+/** The thresholds for one entity under a policy (undefined: holds off). */
+export function thresholdsFor(policy: SyncPolicy, entity: CollectionName): Thresholds | undefined {
+  if (policy.thresholds === false) return undefined;
+  return { ...policy.thresholds, ...policy.perEntity?.[entity] };
+}
 
 /** Whether a completely read collection is applied or kept (see `SyncPolicy`). */
 export function collectionVerdict(read: { fetched: number; liveEmpty: boolean }, policy: SyncPolicy): 'apply' | 'keep' {

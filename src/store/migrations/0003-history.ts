@@ -13,6 +13,7 @@
  */
 import { sql, type Kysely, type Migration } from 'kysely';
 import type { StoreDialect } from '../migrations.ts';
+import { sourcedIdType } from './column-types.ts';
 
 export function migration0003(dialect: StoreDialect): Migration {
   return {
@@ -27,7 +28,7 @@ export function migration0003(dialect: StoreDialect): Migration {
         .addColumn('connection_id', 'text', (c) => c.notNull().references('connections.id').onDelete('cascade'))
         .addColumn('run_id', 'integer', (c) => c.notNull())
         .addColumn('entity', 'text', (c) => c.notNull())
-        .addColumn('sourced_id', 'text', (c) => c.notNull())
+        .addColumn('sourced_id', sourcedIdType(dialect), (c) => c.notNull())
         // created | updated | deleted | restored
         .addColumn('kind', 'text', (c) => c.notNull())
         // JSON {field: {before, after}} for updated/restored/deleted; null for created.
