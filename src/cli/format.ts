@@ -1,5 +1,7 @@
 /** Plain-text tables and summaries for the CLI. */
 import { runStatus } from '../sds/rules.ts';
+import type { RunPlan } from '../services/hold-service.ts';
+import { isPersonalField, maskValue } from '../sds/masking.ts';
 import type { RunResult } from '../sync/full-sync.ts';
 
 /**
@@ -43,7 +45,7 @@ export function runSummary(result: RunResult): string {
   const lines = [
     table(['entity', 'outcome', ...COUNT_COLUMNS], rows),
     '',
-    `run ${result.runId} ${result.mode}: ${result.status} (${sdsRunStatus(result)}) in ${secs.toFixed(1)} s (${Math.round(totals.fetched / Math.max(secs, 0.001))} records/s)`,
+    `run ${result.runId} ${result.mode}${result.dryRun ? ' (dry run)' : ''}: ${result.status} (${result.sdsStatus}) in ${secs.toFixed(1)} s (${Math.round(totals.fetched / Math.max(secs, 0.001))} records/s)`,
     result.issues.bySeverity.error + result.issues.bySeverity.warning === 0 ? 'No data errors or warnings found.' : 'We found some issues with your data.',
   ];
   const issues = result.issues;
@@ -56,6 +58,7 @@ export function runSummary(result: RunResult): string {
     lines.push(`issues: ${issues.bySeverity.error} errors, ${issues.bySeverity.warning} warnings (${top}); see \`rostersync report ${result.runId}\``);
   }
   if (result.error) lines.push(`error: [${result.error.code}] ${result.error.message}`);
+  for (const r of result.hold ?? []) lines.push(`${result.dryRun ? 'would hold' : 'held'}: ${r.message}`);
   for (const [entity, counts] of Object.entries(result.entities)) {
     if (counts?.error) lines.push(`${entity}: [${counts.error.code}] ${counts.error.message}`);
   }
@@ -84,12 +87,44 @@ export function runJson(result: RunResult): Record<string, unknown> {
   return {
     runId: result.runId,
     status: result.status,
-    sdsStatus: sdsRunStatus(result),
+    sdsStatus: result.sdsStatus,
     mode: result.mode,
+    dryRun: result.dryRun,
+    ...(result.hold ? { hold: result.hold } : {}),
+    ...(result.cursor !== undefined ? { cursor: result.cursor } : {}),
+    ...(result.nextCursor !== undefined ? { nextCursor: result.nextCursor } : {}),
     entities,
     durationMs: Math.round(result.durationMs),
     requests: result.requests.perEndpoint,
     issues: result.issues,
     ...(result.error ? { error: result.error } : {}),
   };
+}
+
+/** Short text for a planned field change: `field: before → after` (values cut at 40 characters). */
+export function fieldsText(fields: Record<string, { before: unknown; after: unknown }> | null, mask: (field: string, v: unknown) => string = (_f, v) => show(v)): string {
+  if (fields === null) return '';
+  return Object.entries(fields)
+    .map(([f, { before, after }]) => `${f}: ${mask(f, before)} → ${mask(f, after)}`)
+    .join('; ');
+}
+
+function show(v: unknown): string {
+  const t = v === null || v === undefined ? '∅' : typeof v === 'string' ? v : JSON.stringify(v);
+  return t.length > 40 ? `${t.slice(0, 39)}…` : t;
+}
+
+/** Personal values (emails, phones, names) are masked in tables, as in the issue report; JSON carries them whole. */
+const maskPersonal = (f: string, v: unknown): string => (typeof v === 'string' && isPersonalField(f) ? maskValue(f, v) : show(v));
+
+/** A run's plan (held or dry run): counts per entity, then the first planned rows (personal values masked). */
+export function planText(plan: RunPlan): string {
+  const counts = Object.entries(plan.counts).map(([e, k]) => [e, k!.created, k!.updated, k!.restored, k!.deleted]);
+  if (counts.length === 0) return 'The plan is empty: nothing would change.';
+  const lines = [table(['entity', 'create', 'update', 'restore', 'delete'], counts)];
+  if (plan.changes.length > 0) {
+    lines.push('', table(['kind', 'entity', 'sourcedId', 'fields'], plan.changes.map((c) => [c.kind, c.entity, c.sourcedId, fieldsText(c.fields, maskPersonal)])));
+  }
+  if (plan.truncated) lines.push('(first rows only; counts are complete)');
+  return lines.join('\n');
 }

@@ -12,6 +12,10 @@ import { registerCheck } from './check-command.ts';
 import { registerConnection } from './connection-command.ts';
 import { registerExport } from './export-command.ts';
 import { registerReport } from './report-command.ts';
+import { registerChanges } from './changes-command.ts';
+import { registerWebhook } from './webhook-command.ts';
+import { registerServe } from './serve-command.ts';
+import { registerHolds } from './holds-command.ts';
 import { CliError } from './cli-error.ts';
 
 // `rostersync … | head` closes the pipe early: that is the reader's choice, not an error.
@@ -37,6 +41,10 @@ registerCheck(program);
 registerConnection(program);
 registerExport(program);
 registerReport(program);
+registerChanges(program);
+registerWebhook(program);
+registerServe(program);
+registerHolds(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -6,15 +6,23 @@ import { syncConnection, type ProviderAccess } from '../services/sync-service.ts
 import { openStore } from '../store/store.ts';
 import { CliError } from './cli-error.ts';
 import { accessFromFlags, dbPath, DEFAULT_DB, openStoreWithKey, storedTarget, withAccessOptions } from './shared.ts';
-import { runJson, runSummary } from './format.ts';
+import { planText, runJson, runSummary } from './format.ts';
+import { runPlan } from '../services/hold-service.ts';
+import { intOption } from './cli-error.ts';
 import { createProgress, silentProgress } from './progress.ts';
 
-/** `rostersync sync`: a full sync of one provider into the store. */
+/** `rostersync sync`: a full or delta sync (or a dry run) of one provider into the store. */
 export function registerSync(program: Command): void {
-  withAccessOptions(program.command('sync').description('Pull a OneRoster 1.1 provider into the store (full sync)'))
+  withAccessOptions(program.command('sync').description('Pull a OneRoster 1.1 provider into the store (full or delta sync, or a dry run)'))
     .option('--connection <id>', 'sync a stored connection (see `rostersync connection add`) instead of --base-url')
-    .option('--db <path>', `SQLite store file (or ROSTERSYNC_DB; default ${DEFAULT_DB})`)
-    .addOption(new Option('--mode <mode>', 'sync mode').choices(['full'] as const).default('full' as const))
+    .option('--db <path>', `store: a SQLite file or a postgres:// URL (default: ROSTERSYNC_DATABASE_URL, then ROSTERSYNC_DB, then ${DEFAULT_DB})`)
+    .addOption(
+      new Option('--mode <mode>', "full: status='active' and deletes by absence; delta: dateLastModified> the stored cursor")
+        .choices(['full', 'delta'] as const)
+        .default('full' as const),
+    )
+    .option('--dry-run', 'plan only: show creates, updates (with field diffs), deletes and holds; apply nothing', false)
+    .option('--plan-rows <n>', 'dry run: planned rows to print per entity and kind', '10')
     .option('--courses', 'also pull /courses', false)
     .option('--demographics', 'also pull /demographics (the demographics toggle)', false)
     // Ad-hoc syncs apply the School Data Sync rules with contacts and user flags ON by default (the
@@ -50,11 +58,21 @@ export function registerSync(program: Command): void {
           ...(target.connectionId !== undefined ? { connectionId: target.connectionId } : {}),
           optional: target.optional,
           toggles: target.toggles,
+          mode: opts.mode,
+          dryRun: opts.dryRun === true,
           onProgress: (p) => progress.update(p),
           signal: abort.signal,
         });
         progress.stop();
+        if (result.dryRun) {
+          const plan = await runPlan(store, result.runId, { limit: intOption('--plan-rows', opts.planRows, 0, 100_000) ?? 10 });
+          process.stdout.write(opts.json ? `${JSON.stringify({ ...runJson(result), plan })}\n` : `${runSummary(result)}\n\n${planText(plan)}\n`);
+          return;
+        }
         process.stdout.write(opts.json ? `${JSON.stringify(runJson(result))}\n` : `${runSummary(result)}\n`);
+        if (result.status === 'held') {
+          throw new CliError(`run ${result.runId} is held: nothing was applied. Review it with \`rostersync holds show ${result.runId}\`, then \`rostersync approve ${result.runId}\` or \`rostersync discard ${result.runId}\``, 4);
+        }
         if (result.status === 'failed') {
           throw new CliError(`sync failed: ${result.error ? `[${result.error.code}] ${result.error.message}` : 'see the run record'}`, 1);
         }

@@ -9,7 +9,10 @@ import type { Connection } from '../store/connection-repository.ts';
 import { DEFAULT_TENANT_ID } from '../store/tenant-repository.ts';
 import type { Store } from '../store/store.ts';
 import { hostname } from 'node:os';
-import { runSync, type RunResult, type SyncLogger, type SyncProgress } from '../sync/full-sync.ts';
+import { runSync, type Approval, type RunResult, type SyncLogger, type SyncProgress } from '../sync/full-sync.ts';
+import { DEFAULT_THRESHOLDS, type SyncPolicy, type Thresholds } from '../sync/planner.ts';
+import { StoreError } from '../store/errors.ts';
+import { loadApproval, pendingHold } from './hold-service.ts';
 import type { SdsStats } from '../sds/rules.ts';
 import type { Toggles } from '../sds/toggles.ts';
 import { createSdsCodec } from './sds-codec.ts';
@@ -119,6 +122,16 @@ export interface SyncConnectionOptions {
   toggles?: Toggles;
   /** `full` (default) or `delta` (`dateLastModified>` the connection's cursor; issue 4). */
   mode?: 'full' | 'delta';
+  /** Plan only: nothing is applied; the plan is kept as the run's `changes` (applied = 0). */
+  dryRun?: boolean;
+  /**
+   * Approve this pending hold (a run id) and re-run the sync to apply it, capped at what the hold
+   * planned. The run uses the held run's mode. `approvedBy` is recorded.
+   */
+  approveRun?: number;
+  approvedBy?: string;
+  /** Overrides the connection's stored safeguards (`options.safeguards`). */
+  policy?: Partial<SyncPolicy>;
   onProgress?: (p: SyncProgress) => void;
   logger?: SyncLogger;
   signal?: AbortSignal;
@@ -143,6 +156,15 @@ export async function syncConnection(options: SyncConnectionOptions): Promise<Sy
       ? await getConnection(options.store, options.connectionId)
       : await ensureConnection(options.store, config, options.connectionName !== undefined ? { name: options.connectionName } : {});
   await expireDeadRuns(options.store, connection.id);
+  let approval: Approval | undefined;
+  let mode = options.mode ?? 'full';
+  if (options.approveRun !== undefined) {
+    const held = await pendingHold(options.store, options.approveRun);
+    if (held.connectionId !== connection.id) throw new StoreError('invalid_input', `run ${held.id} belongs to connection ${held.connectionId}, not ${connection.id}`);
+    mode = held.mode === 'delta' ? 'delta' : 'full';
+    approval = await loadApproval(options.store, held);
+  }
+  const policy = { ...storedPolicy(connection), ...options.policy };
   const client = new OneRosterClient(config);
   const codec = options.toggles !== undefined ? createSdsCodec(options.toggles) : undefined;
   const optional = { ...options.optional };
@@ -152,17 +174,43 @@ export async function syncConnection(options: SyncConnectionOptions): Promise<Sy
       store: options.store,
       reader: client,
       connectionId: connection.id,
-      mode: options.mode ?? 'full',
+      mode,
       entities: collectionsFor(optional),
+      policy,
+      ...(options.dryRun ? { dryRun: true } : {}),
+      ...(approval ? { approval } : {}),
       ...(codec ? { codec } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    // The decision is recorded once the re-run got through: applied, or held again for changes
+    // beyond the approval (that new hold supersedes this one). A failed re-run leaves it pending.
+    if (approval && result.status !== 'failed' && !result.dryRun) {
+      await options.store.runs.resolveHold(approval.heldRunId, { state: 'approved', by: options.approvedBy ?? 'unknown' });
+      await options.store.runs.setApprovedRun(approval.heldRunId, result.runId);
+    }
     return codec ? { connection, result, sds: codec.stats } : { connection, result };
   } finally {
     await client.close();
   }
+}
+
+/**
+ * The safeguards stored with a connection (`options.safeguards`: `thresholds` (partial, or false
+ * to turn holds off), `perEntity`, `emptyCollection`), over the defaults.
+ */
+export function storedPolicy(connection: Connection): Partial<SyncPolicy> {
+  const sg = connection.options.safeguards as
+    | { thresholds?: Partial<Thresholds> | false; perEntity?: SyncPolicy['perEntity']; emptyCollection?: SyncPolicy['emptyCollection'] }
+    | undefined;
+  if (sg === undefined || sg === null || typeof sg !== 'object') return {};
+  const out: Partial<SyncPolicy> = {};
+  if (sg.thresholds === false) out.thresholds = false;
+  else if (sg.thresholds !== undefined) out.thresholds = { ...DEFAULT_THRESHOLDS, ...sg.thresholds };
+  if (sg.perEntity !== undefined) out.perEntity = sg.perEntity;
+  if (sg.emptyCollection !== undefined) out.emptyCollection = sg.emptyCollection;
+  return out;
 }
 
 async function getConnection(store: Store, id: string): Promise<Connection> {

@@ -124,6 +124,32 @@ export function decideDue(input: { schedule: ConnectionSchedule; runs: readonly 
   return none('idle');
 }
 
+/**
+ * What `decideDue` needs of the runs table, compact: per connection, the latest start per (mode,
+ * status), with pending holds flagged. Dry runs are left out (they sync nothing).
+ */
+export async function loadPastRuns(store: Store, connectionId?: string): Promise<Map<string, PastRun[]>> {
+  let q = store.db
+    .selectFrom('runs')
+    .select((eb) => [
+      'connection_id',
+      'mode',
+      'status',
+      eb.fn.max('started_at').as('started_at'),
+      eb.fn.max(eb.case().when('hold_state', '=', 'pending').then(1).else(0).end()).as('hold_pending'),
+    ])
+    .where('dry_run', '=', 0);
+  if (connectionId !== undefined) q = q.where('connection_id', '=', connectionId);
+  const rows = await q.groupBy(['connection_id', 'mode', 'status']).execute();
+  const out = new Map<string, PastRun[]>();
+  for (const r of rows) {
+    const list = out.get(r.connection_id) ?? [];
+    list.push({ mode: r.mode, status: r.status, startedAt: String(r.started_at), holdPending: Number(r.hold_pending) === 1 });
+    out.set(r.connection_id, list);
+  }
+  return out;
+}
+
 /** The side effects the scheduler needs (wired to `syncConnection` and `purgeExpired` by the composition root). */
 export interface SchedulerJobs {
   /** Runs one sync of a stored connection; resolves with the run's id and final status. */
@@ -323,7 +349,7 @@ export class Scheduler {
     this.#lastScanAt = now;
     try {
       const connections = await this.#store.connections.list();
-      const past = await this.#pastRuns();
+      const past = await loadPastRuns(this.#store);
       const due: Array<{ c: Connection; mode: SyncMode; reason: DueReason }> = [];
       for (const c of connections) {
         if (this.#state === 'stopping' || this.#state === 'stopped') break;
@@ -357,29 +383,6 @@ export class Scheduler {
       this.#lastScanOk = false;
       throw err;
     }
-  }
-
-  /** Past runs per connection, compact: the latest start per (mode, status), plus pending holds. */
-  async #pastRuns(): Promise<Map<string, PastRun[]>> {
-    const rows = await this.#store.db
-      .selectFrom('runs')
-      .select((eb) => [
-        'connection_id',
-        'mode',
-        'status',
-        eb.fn.max('started_at').as('started_at'),
-        eb.fn.max(eb.case().when('hold_state', '=', 'pending').then(1).else(0).end()).as('hold_pending'),
-      ])
-      .where('dry_run', '=', 0)
-      .groupBy(['connection_id', 'mode', 'status'])
-      .execute();
-    const out = new Map<string, PastRun[]>();
-    for (const r of rows) {
-      const list = out.get(r.connection_id) ?? [];
-      list.push({ mode: r.mode, status: r.status, startedAt: String(r.started_at), holdPending: Number(r.hold_pending) === 1 });
-      out.set(r.connection_id, list);
-    }
-    return out;
   }
 
   async #decide(c: Connection, fromDb: PastRun[], now: Date): Promise<DueDecision | undefined> {
