@@ -9,6 +9,7 @@ const benches: Record<string, () => Promise<void>> = {
   sync: async () => (await import('./sync.ts')).benchSync(rest),
   generate: async () => (await import('./generate.ts')).benchGenerate(rest),
   export: async () => (await import('./export.ts')).benchExport(rest),
+  delta: async () => (await import('./delta.ts')).benchDelta(rest),
 };
 
 if (!name || !(name in benches)) {

@@ -16,6 +16,8 @@ interface PassInput {
   clientSecret: string;
   db?: string;
   entities: CollectionName[];
+  /** Sync mode (default full). */
+  mode?: 'full' | 'delta';
 }
 
 const input = JSON.parse(process.argv[2]!) as PassInput;
@@ -43,6 +45,7 @@ if (input.kind === 'raw') {
     store,
     access,
     connectionName: 'bench',
+    mode: input.mode ?? 'full',
     // The product default for an ad-hoc sync: SDS rules on, every optional-data toggle on.
     toggles: { contacts: true, demographics: true, userFlags: true },
     optional: { courses: input.entities.includes('courses'), demographics: input.entities.includes('demographics') },
@@ -57,6 +60,8 @@ if (input.kind === 'raw') {
     Object.values(result.entities).reduce((n, c) => n + (c?.[k] ?? 0), 0);
   extra = {
     status: result.status,
+    mode: result.mode,
+    fetched: records,
     created: sum('created'),
     updated: sum('updated'),
     unchanged: sum('unchanged'),

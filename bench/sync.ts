@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startSimChild } from './sim-child.ts';
 
-interface PassResult {
+export interface PassResult {
   kind: string;
   records: number;
   bytes: number;
@@ -26,7 +26,7 @@ function arg(args: string[], name: string, dflt: string): string {
   return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : dflt;
 }
 
-function runPass(input: Record<string, unknown>): PassResult {
+export function runPass(input: Record<string, unknown>): PassResult {
   const script = fileURLToPath(new URL('./sync-pass.ts', import.meta.url));
   const r = spawnSync(process.execPath, ['--import', 'tsx', script, JSON.stringify(input)], {
     encoding: 'utf8',

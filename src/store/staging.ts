@@ -175,17 +175,23 @@ export class StagingArea {
     });
   }
 
-  /** Active live rows of a collection, and how many of them the absence rule would tombstone. */
-  async planCounts(ctx: { runId: number; connectionId: string }, c: CollectionName, rule: AbsenceRule): Promise<{ live: number; absent: number }> {
+  /** How many live rows the absence rule would tombstone. */
+  async absentCount(ctx: { runId: number; connectionId: string }, c: CollectionName, rule: AbsenceRule): Promise<number> {
     await this.ensureTables();
-    const live = liveTable(c);
-    const count = async (where: RawBuilder<unknown>): Promise<number> => {
-      const r = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(live)} where ${where}`.execute(this.#db);
-      return Number(r.rows[0]?.n ?? 0);
-    };
     let absent = 0;
-    for (const where of absenceWhere(c, ctx, rule)) absent += await count(where);
-    return { live: await count(sql`connection_id = ${ctx.connectionId} and deleted_at is null`), absent };
+    for (const where of absenceWhere(c, ctx, rule)) absent += await this.#count(c, where);
+    return absent;
+  }
+
+  /** Active live rows of a collection (a table scan of the connection's rows: only ask when needed). */
+  async liveCount(connectionId: string, c: CollectionName): Promise<number> {
+    // deleted_run is set exactly when deleted_at is, and it is in the covering `_fp` index.
+    return this.#count(c, sql`connection_id = ${connectionId} and deleted_run is null`);
+  }
+
+  async #count(c: CollectionName, where: RawBuilder<unknown>): Promise<number> {
+    const r = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(liveTable(c))} where ${where}`.execute(this.#db);
+    return Number(r.rows[0]?.n ?? 0);
   }
 
   /** The sourcedIds a run would delete (arrived `tobedeleted` or absent) and update; for approvals. */

@@ -641,7 +641,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       for (const [c, ap] of toApply) {
         const counts = entities[c]!;
         const ctx = { runId, connectionId };
-        const { live, absent } = await store.staging.planCounts(ctx, c, ap.absence);
+        const absent = await store.staging.absentCount(ctx, c, ap.absence);
         counts.deletedByAbsence = absent; // planned; the apply confirms it
         let deletes = counts.deleted + absent;
         let updates = counts.updated;
@@ -656,6 +656,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         }
         const t = thresholdsFor(policy, c) ?? NO_THRESHOLDS;
         const emptyFullRead = policy.emptyCollection === 'hold' && fullReads.has(c) && counts.fetched === 0;
+        // Both a count and a percentage must be crossed: below the counts the live total is not needed.
+        if (!emptyFullRead && deletes <= t.deleteCount && updates <= t.updateCount) continue;
+        const live = await store.staging.liveCount(connectionId, c);
         reasons.push(...holdReasons(c, { live, deletes, updates, emptyFullRead, emptyApproved: approval?.emptied.has(c) ?? false }, t));
       }
       timings.plan = performance.now() - tp;
