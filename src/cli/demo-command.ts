@@ -17,7 +17,7 @@ export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('Start a simulated district (small, OAuth 2) and run a full sync of it into the store')
-    .option('--db <path>', `SQLite store file (default ${DEFAULT_DB})`)
+    .option('--db <path>', `store: a SQLite file or a postgres:// URL (default: ROSTERSYNC_DATABASE_URL, then ROSTERSYNC_DB, then ${DEFAULT_DB})`)
     .option('--seed <n>', 'district seed', '1')
     .action(async (opts) => {
       const file = dbPath(opts.db);

@@ -37,7 +37,7 @@ export function registerExport(program: Command): void {
     .description('Write SDS v2.1 CSV files (optional files only when their data is enabled)')
     .requiredOption('--out <dir>', 'output directory')
     .option('--connection <id>', 'connection id or name (default: the only one)')
-    .option('--db <path>', `SQLite store file (default ${DEFAULT_DB})`)
+    .option('--db <path>', `store: a SQLite file or a postgres:// URL (default: ROSTERSYNC_DATABASE_URL, then ROSTERSYNC_DB, then ${DEFAULT_DB})`)
     .action((opts) =>
       withConnection(opts, async (store, c) => {
         const t = (c.options.toggles ?? {}) as { contacts?: boolean; demographics?: boolean; userFlags?: boolean };
@@ -55,12 +55,21 @@ export function registerExport(program: Command): void {
     .command('oneroster-csv')
     .description('Write a OneRoster 1.1 CSV zip (bulk, or delta with --since RUN)')
     .requiredOption('--out <file>', 'zip file to write')
-    .option('--since <run>', 'delta: rows changed after this run, deletions as tobedeleted')
+    .option('--since <run>', 'delta from the change history: rows changed by runs after this one, deletions as tobedeleted')
     .option('--connection <id>', 'connection id or name (default: the only one)')
-    .option('--db <path>', `SQLite store file (default ${DEFAULT_DB})`)
+    .option('--db <path>', `store: a SQLite file or a postgres:// URL (default: ROSTERSYNC_DATABASE_URL, then ROSTERSYNC_DB, then ${DEFAULT_DB})`)
     .action((opts) =>
       withConnection(opts, async (store, c) => {
         const since = intOption('--since', opts.since, 0, Number.MAX_SAFE_INTEGER);
+        if (since !== undefined) {
+          // A delta is built from the change history: the run must exist, and retention must not
+          // have removed history after it (the delta would silently miss changes).
+          if (since > 0 && !(await store.runs.get(since))) throw new CliError(`run ${since} does not exist; \`rostersync runs --connection ${c.id}\` lists them`, 2);
+          if (!(await store.changes.coversRunsAfter(c.id, since))) {
+            const w = await store.changes.purgedThrough({ connectionIds: [c.id] });
+            throw new CliError(`the change history of connection ${c.id} was purged by retention through run ${w?.throughRun}; a delta since run ${since} would miss changes: export bulk (without --since) instead`, 2);
+          }
+        }
         const summary = await exportOneRosterCsv(new StoreRosterReader(store, c.id), { outFile: opts.out, ...(since !== undefined ? { sinceRun: since } : {}) });
         process.stdout.write(`${JSON.stringify(summary)}\nWrote ${opts.out}\n`);
       }),

@@ -16,6 +16,7 @@ import { registerChanges } from './changes-command.ts';
 import { registerWebhook } from './webhook-command.ts';
 import { registerServe } from './serve-command.ts';
 import { registerHolds } from './holds-command.ts';
+import { registerApiClient } from './api-client-command.ts';
 import { CliError } from './cli-error.ts';
 
 // `rostersync … | head` closes the pipe early: that is the reader's choice, not an error.
@@ -45,6 +46,7 @@ registerChanges(program);
 registerWebhook(program);
 registerServe(program);
 registerHolds(program);
+registerApiClient(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -22,7 +22,7 @@ export function registerReport(program: Command): void {
     .command('report')
     .description('Error report of a sync run: issues by rule (most frequent first), then every issue')
     .argument('[run]', 'run id (default: the latest run)')
-    .option('--db <path>', `SQLite store file (or ROSTERSYNC_DB; default ${DEFAULT_DB})`)
+    .option('--db <path>', `store: a SQLite file or a postgres:// URL (default: ROSTERSYNC_DATABASE_URL, then ROSTERSYNC_DB, then ${DEFAULT_DB})`)
     .option('--connection <id>', 'the latest run of this connection (id or name)')
     .addOption(new Option('--format <format>', 'output format').choices(['table', 'csv', 'json'] as const).default('table' as const))
     .action(async (runArg, opts) => {

@@ -10,7 +10,7 @@ export function registerRuns(program: Command): void {
   runs
     .command('list', { isDefault: true })
     .description('List recent runs (newest first)')
-    .option('--db <path>', `SQLite store file (default ${DEFAULT_DB})`)
+    .option('--db <path>', `store: a SQLite file or a postgres:// URL (default: ROSTERSYNC_DATABASE_URL, then ROSTERSYNC_DB, then ${DEFAULT_DB})`)
     .option('--connection <id>', 'only runs of this connection')
     .option('--limit <n>', 'how many', '20')
     .option('--json', 'print JSON', false)
@@ -43,7 +43,7 @@ export function registerRuns(program: Command): void {
     .command('show')
     .description('Show one run: per-entity counts, requests, and its first issues')
     .argument('<run>', 'run id')
-    .option('--db <path>', `SQLite store file (default ${DEFAULT_DB})`)
+    .option('--db <path>', `store: a SQLite file or a postgres:// URL (default: ROSTERSYNC_DATABASE_URL, then ROSTERSYNC_DB, then ${DEFAULT_DB})`)
     .option('--issues <n>', 'how many issues to list', '50')
     .option('--json', 'print JSON', false)
     .action(async (runArg, opts) => {

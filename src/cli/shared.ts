@@ -10,9 +10,14 @@ import { CliError, intOption } from './cli-error.ts';
 
 export const DEFAULT_DB = './rostersync.db';
 
-/** The `--db` value: flag, then ROSTERSYNC_DB, then ./rostersync.db. */
+/**
+ * The store to open: `--db`, then `ROSTERSYNC_DATABASE_URL`, then `ROSTERSYNC_DB`, then
+ * ./rostersync.db. Each is a SQLite file path or a `postgres://` / `postgresql://` URL (openStore
+ * picks the dialect). Empty variables count as unset.
+ */
 export function dbPath(flag: string | undefined): string {
-  return flag ?? process.env.ROSTERSYNC_DB ?? DEFAULT_DB;
+  const env = (name: string): string | undefined => (process.env[name] === '' ? undefined : process.env[name]);
+  return flag ?? env('ROSTERSYNC_DATABASE_URL') ?? env('ROSTERSYNC_DB') ?? DEFAULT_DB;
 }
 
 interface AccessFlags {

@@ -23,6 +23,7 @@ export function registerSync(program: Command): void {
     )
     .option('--dry-run', 'plan only: show creates, updates (with field diffs), deletes and holds; apply nothing', false)
     .option('--plan-rows <n>', 'dry run: planned rows to print per entity and kind', '10')
+    .option('--no-resume', "don't continue a killed run from its staged pages: mark it failed and start over")
     .option('--courses', 'also pull /courses', false)
     .option('--demographics', 'also pull /demographics (the demographics toggle)', false)
     // Ad-hoc syncs apply the School Data Sync rules with contacts and user flags ON by default (the
@@ -60,6 +61,7 @@ export function registerSync(program: Command): void {
           toggles: target.toggles,
           mode: opts.mode,
           dryRun: opts.dryRun === true,
+          resume: opts.resume,
           onProgress: (p) => progress.update(p),
           signal: abort.signal,
         });

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { OAuth1Verifier, parseFormEncoded } from './oauth1-verifier.ts';
 import { ONEROSTER_SCOPES, TokenIssuer } from './oauth2-server.ts';
-import type { ClientCredential } from './oauth2-server.ts';
+import type { ClientCredential, TokenRequestInput, TokenResponse } from './oauth2-server.ts';
 import type { Access } from './routes.ts';
 
 /**
@@ -41,9 +41,34 @@ const ACCEPTED_SCOPES: Record<Access, readonly string[]> = {
 };
 
 /**
+ * The 403 for a request whose granted `scopes` do not cover the route's access class, or undefined
+ * when they do (or the path matched no route). `bearer` adds the RFC 6750 challenge header.
+ */
+export function insufficientScope(access: Access | undefined, scopes: readonly string[], bearer = true): AuthFailure | undefined {
+  if (access === undefined || ACCEPTED_SCOPES[access].some((s) => scopes.includes(s))) return undefined;
+  const need = ACCEPTED_SCOPES[access];
+  const failure: AuthFailure = {
+    status: 403,
+    codeMinor: 'forbidden',
+    description: `The ${bearer ? 'access token' : 'client'} lacks the scope this endpoint needs (${need.join(' or ')})`,
+  };
+  if (bearer) failure.wwwAuthenticate = `Bearer realm="oneroster", error="insufficient_scope", scope="${need.join(' ')}"`;
+  return failure;
+}
+
+/**
+ * What the OneRoster plugin asks of an authenticator (`ProviderAuth` with static credentials, or the
+ * store-backed one in store-auth.ts): a mode (`none` turns the check off) and a per-request check.
+ */
+export interface RequestAuth {
+  readonly mode: string;
+  check(request: FastifyRequest, access: Access | undefined): AuthFailure | undefined | Promise<AuthFailure | undefined>;
+}
+
+/**
  * Authentication state of one server: the token issuer (OAuth 2) or signature verifier (OAuth 1).
  */
-export class ProviderAuth {
+export class ProviderAuth implements RequestAuth {
   readonly mode: AuthMode;
   readonly tokenPath: string;
   readonly issuer?: TokenIssuer;
@@ -103,16 +128,7 @@ export class ProviderAuth {
     if (grant === 'expired') {
       return { status: 401, codeMinor: 'unauthorisedrequest', description: 'The access token has expired', wwwAuthenticate: 'Bearer realm="oneroster", error="invalid_token", error_description="expired"' };
     }
-    if (access !== undefined && !ACCEPTED_SCOPES[access].some((s) => grant.scopes.includes(s))) {
-      const need = ACCEPTED_SCOPES[access];
-      return {
-        status: 403,
-        codeMinor: 'forbidden',
-        description: `The access token lacks the scope this endpoint needs (${need.join(' or ')})`,
-        wwwAuthenticate: `Bearer realm="oneroster", error="insufficient_scope", scope="${need.join(' ')}"`,
-      };
-    }
-    return undefined;
+    return insufficientScope(access, grant.scopes);
   }
 
   /**
@@ -123,18 +139,29 @@ export class ProviderAuth {
   registerTokenRoute(app: FastifyInstance): void {
     const issuer = this.issuer;
     if (!issuer) return;
-    const path = this.tokenPath;
-    void app.register(async (scope) => {
-      scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
-        const out: Record<string, string> = {};
-        for (const [k, v] of parseFormEncoded(body as string)) if (!(k in out)) out[k] = v;
-        done(null, out);
-      });
-      scope.post(path, async (request, reply) => {
-        const body = request.body !== null && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : undefined;
-        const r = issuer.handleTokenRequest({ authorization: request.headers.authorization, body });
-        return reply.code(r.status).headers(r.headers).type('application/json').send(r.body);
-      });
-    });
+    registerTokenEndpoint(app, this.tokenPath, (input) => issuer.handleTokenRequest(input));
   }
+}
+
+/**
+ * Registers `POST {path}` answering OAuth 2 token requests with `handle`, in its own scope with a
+ * form-body parser (fastify parses only JSON by default; JSON bodies are accepted too).
+ */
+export function registerTokenEndpoint(
+  app: FastifyInstance,
+  path: string,
+  handle: (input: TokenRequestInput) => TokenResponse | Promise<TokenResponse>,
+): void {
+  void app.register(async (scope) => {
+    scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => {
+      const out: Record<string, string> = {};
+      for (const [k, v] of parseFormEncoded(body as string)) if (!(k in out)) out[k] = v;
+      done(null, out);
+    });
+    scope.post(path, async (request, reply) => {
+      const body = request.body !== null && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : undefined;
+      const r = await handle({ authorization: request.headers.authorization, body });
+      return reply.code(r.status).headers(r.headers).type('application/json').send(r.body);
+    });
+  });
 }

@@ -1,5 +1,6 @@
 import type { FilterExpr } from '../oneroster/filter-grammar.ts';
 import type { AnyEntity, CollectionName } from '../oneroster/types.ts';
+import type { StoredRecord } from './stored-json.ts';
 
 /**
  * The query port of the provider server: what the HTTP layer asks of whatever holds the records.
@@ -63,6 +64,11 @@ export interface QueryResult {
   total: number;
   /** The requested page, in order. */
   records: readonly AnyEntity[];
+  /**
+   * The page as stored canonical JSON text instead (a store-backed dataset): when present the server
+   * serialises these and ignores `records`, so the text is never parsed (see stored-json.ts).
+   */
+  stored?: readonly StoredRecord[];
 }
 
 /**

@@ -83,6 +83,48 @@ function oauthError(status: number, error: string, description: string, extra: R
   };
 }
 
+/** A client whose credentials checked out: who it is and what it may be granted (default all scopes). */
+export interface AuthenticatedClient {
+  clientId: string;
+  scopes?: readonly string[];
+}
+
+interface ParsedTokenRequest {
+  clientId: string;
+  clientSecret: string;
+  usedBasic: boolean;
+  /** A string body field, or undefined. */
+  field: (k: string) => string | undefined;
+}
+
+/** The client credentials of a token request (HTTP Basic, else body fields), or the error response. */
+function readTokenRequest(input: TokenRequestInput): ParsedTokenRequest | TokenResponse {
+  const body = input.body ?? {};
+  const field = (k: string): string | undefined => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
+
+  let clientId: string | undefined;
+  let clientSecret: string | undefined;
+  let usedBasic = false;
+  const auth = input.authorization;
+  if (auth !== undefined && /^\s*Basic\s+/i.test(auth)) {
+    usedBasic = true;
+    const decoded = Buffer.from(auth.replace(/^\s*Basic\s+/i, '').trim(), 'base64').toString('utf8');
+    const colon = decoded.indexOf(':');
+    if (colon === -1) return oauthError(401, 'invalid_client', 'malformed Basic credentials', { 'www-authenticate': 'Basic realm="oneroster"' });
+    clientId = formDecode(decoded.slice(0, colon));
+    clientSecret = formDecode(decoded.slice(colon + 1));
+  } else {
+    clientId = field('client_id');
+    clientSecret = field('client_secret');
+  }
+  if (clientId === undefined || clientSecret === undefined) {
+    return usedBasic
+      ? oauthError(401, 'invalid_client', 'malformed Basic credentials', { 'www-authenticate': 'Basic realm="oneroster"' })
+      : oauthError(401, 'invalid_client', 'client authentication required (HTTP Basic or client_id/client_secret)');
+  }
+  return { clientId, clientSecret, usedBasic, field };
+}
+
 /**
  * Issues and checks bearer tokens. Tokens are independent: issuing a new one never invalidates
  * an older one (Instructure: concurrent workers each fetch a token, spec notes §4.2).
@@ -117,44 +159,37 @@ export class TokenIssuer {
    * space-separated `scope`. Errors are RFC 6749 §5.2 JSON bodies.
    */
   handleTokenRequest(input: TokenRequestInput): TokenResponse {
-    const body = input.body ?? {};
-    const field = (k: string): string | undefined => (typeof body[k] === 'string' ? (body[k] as string) : undefined);
-
-    let clientId: string | undefined;
-    let clientSecret: string | undefined;
-    let usedBasic = false;
-    const auth = input.authorization;
-    if (auth !== undefined && /^\s*Basic\s+/i.test(auth)) {
-      usedBasic = true;
-      const decoded = Buffer.from(auth.replace(/^\s*Basic\s+/i, '').trim(), 'base64').toString('utf8');
-      const colon = decoded.indexOf(':');
-      if (colon === -1) return oauthError(401, 'invalid_client', 'malformed Basic credentials', { 'www-authenticate': 'Basic realm="oneroster"' });
-      clientId = formDecode(decoded.slice(0, colon));
-      clientSecret = formDecode(decoded.slice(colon + 1));
-    } else {
-      clientId = field('client_id');
-      clientSecret = field('client_secret');
-    }
-    if (clientId === undefined || clientSecret === undefined) {
-      return usedBasic
-        ? oauthError(401, 'invalid_client', 'malformed Basic credentials', { 'www-authenticate': 'Basic realm="oneroster"' })
-        : oauthError(401, 'invalid_client', 'client authentication required (HTTP Basic or client_id/client_secret)');
-    }
-    const client = this.#clients.get(clientId);
+    const req = readTokenRequest(input);
+    if ('status' in req) return req;
+    const client = this.#clients.get(req.clientId);
     // Compare against a dummy secret for unknown ids so timing does not reveal which ids exist.
-    const secretOk = safeEqual(clientSecret, client?.clientSecret ?? '\u0000no-such-client');
-    if (!client || !secretOk) {
-      return oauthError(401, 'invalid_client', 'client authentication failed', usedBasic ? { 'www-authenticate': 'Basic realm="oneroster"' } : {});
-    }
+    const secretOk = safeEqual(req.clientSecret, client?.clientSecret ?? '\u0000no-such-client');
+    return this.#grant(req, client && secretOk ? client : undefined);
+  }
 
-    const grantType = field('grant_type');
+  /**
+   * `handleTokenRequest` with clients checked by `authenticate` instead of the static list (a store
+   * holding hashed secrets). `authenticate` resolves the client when the secret is right, else
+   * undefined (it should take the same time either way).
+   */
+  async handleTokenRequestAsync(input: TokenRequestInput, authenticate: (clientId: string, clientSecret: string) => Promise<AuthenticatedClient | undefined>): Promise<TokenResponse> {
+    const req = readTokenRequest(input);
+    if ('status' in req) return req;
+    return this.#grant(req, await authenticate(req.clientId, req.clientSecret));
+  }
+
+  #grant(req: ParsedTokenRequest, client: AuthenticatedClient | undefined): TokenResponse {
+    if (!client) {
+      return oauthError(401, 'invalid_client', 'client authentication failed', req.usedBasic ? { 'www-authenticate': 'Basic realm="oneroster"' } : {});
+    }
+    const grantType = req.field('grant_type');
     if (grantType === undefined) return oauthError(400, 'invalid_request', 'grant_type is required');
     if (grantType !== 'client_credentials') {
       return oauthError(400, 'unsupported_grant_type', 'only grant_type=client_credentials is supported');
     }
 
     const allowed = client.scopes ?? ALL_ONEROSTER_SCOPES;
-    const requestedText = field('scope');
+    const requestedText = req.field('scope');
     let granted: string[];
     if (requestedText === undefined || requestedText.trim() === '') {
       granted = [...allowed];
@@ -170,7 +205,7 @@ export class TokenIssuer {
     const nowMs = this.#now();
     this.#prune(nowMs);
     const token = this.#newToken();
-    this.#tokens.set(token, { clientId, scopes: granted, expiresAtMs: nowMs + this.#ttlSeconds * 1000 });
+    this.#tokens.set(token, { clientId: client.clientId, scopes: granted, expiresAtMs: nowMs + this.#ttlSeconds * 1000 });
     return {
       status: 200,
       headers: { 'cache-control': 'no-store', pragma: 'no-cache' },

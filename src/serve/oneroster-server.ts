@@ -7,7 +7,7 @@ import { QueryParamError, parseCollectionQuery, parseSingleQuery } from '../oner
 import type { RawQuery } from '../oneroster/query-params.ts';
 import type { AnyEntity } from '../oneroster/types.ts';
 import { ProviderAuth } from './auth.ts';
-import type { AuthOptions } from './auth.ts';
+import type { AuthOptions, RequestAuth } from './auth.ts';
 import type { Dataset } from './dataset.ts';
 import { buildLinkHeader } from './link-header.ts';
 import { MemoryDataset } from './memory-dataset.ts';
@@ -25,9 +25,10 @@ import type { Access, CollectionRoute, SingleRoute } from './routes.ts';
 export const DEFAULT_PREFIX = '/ims/oneroster/v1p1';
 
 export interface OneRosterPluginOptions {
-  dataset: Dataset;
+  /** What to serve; or a function choosing it per request, after auth (e.g. by the client's connection). */
+  dataset: Dataset | ((request: FastifyRequest) => Dataset);
   /** Provider-side auth; default none. */
-  auth?: ProviderAuth;
+  auth?: RequestAuth;
   /** Used when `limit` is absent (spec default 100). */
   defaultLimit?: number;
   /** Larger `limit`s are clamped to this (default 10000; Ed-Fi clamps rather than rejects, §2). */
@@ -80,7 +81,7 @@ function pathOf(request: FastifyRequest): string {
  * `app.register(oneRosterPlugin, { prefix: '/district42/ims/oneroster/v1p1', dataset })`.
  */
 export async function oneRosterPlugin(scope: FastifyInstance, options: OneRosterPluginOptions): Promise<void> {
-  const { dataset } = options;
+  const datasetOf = (request: FastifyRequest): Dataset => (typeof options.dataset === 'function' ? options.dataset(request) : options.dataset);
   const defaultLimit = options.defaultLimit ?? 100;
   const maxLimit = options.maxLimit ?? 10_000;
   const unknownParent = options.unknownParent ?? 'empty';
@@ -95,7 +96,7 @@ export async function oneRosterPlugin(scope: FastifyInstance, options: OneRoster
   const auth = options.auth;
   if (auth && auth.mode !== 'none') {
     scope.addHook('onRequest', async (request, reply) => {
-      const failure = auth.check(request, request.routeOptions.config?.oneRosterAccess);
+      const failure = await auth.check(request, request.routeOptions.config?.oneRosterAccess);
       if (!failure) return undefined;
       if (failure.wwwAuthenticate) reply.header('www-authenticate', failure.wwwAuthenticate);
       sendFailure(reply, failure.status, failure.codeMinor, failure.description);
@@ -126,7 +127,7 @@ export async function oneRosterPlugin(scope: FastifyInstance, options: OneRoster
   const linkFor = (request: FastifyRequest, offset: number, limit: number, total: number): string =>
     buildLinkHeader(`${request.protocol}://${request.headers.host ?? request.host}${pathOf(request)}`, rawQueryOf(request), offset, limit, total);
 
-  async function parentsExist(route: CollectionRoute, params: Record<string, string>): Promise<string | undefined> {
+  async function parentsExist(dataset: Dataset, route: CollectionRoute, params: Record<string, string>): Promise<string | undefined> {
     for (const parent of route.parents) {
       const id = params[parent.param] ?? '';
       const record = await dataset.get(parent.collection, id);
@@ -138,7 +139,8 @@ export async function oneRosterPlugin(scope: FastifyInstance, options: OneRoster
   const handleCollection = (route: CollectionRoute) => async (request: FastifyRequest, reply: FastifyReply) => {
     const params = request.params as Record<string, string>;
     const q = parseCollectionQuery(request.query as RawQuery, { collection: route.collection, defaultLimit, maxLimit });
-    const missing = await parentsExist(route, params);
+    const dataset = datasetOf(request);
+    const missing = await parentsExist(dataset, route, params);
     if (missing !== undefined) {
       if (unknownParent === '404') return sendFailure(reply, 404, 'unknownobject', missing);
       return reply
@@ -155,10 +157,10 @@ export async function oneRosterPlugin(scope: FastifyInstance, options: OneRoster
       filter: q.filter,
       filterText: q.filterText,
     });
-    const page = serializer.collectionBody(route.wrapper, route.collection, result.records, baseUrlOf(request), {
-      fields: q.fields,
-      warnings: q.warnings,
-    });
+    const pageOptions = { fields: q.fields, warnings: q.warnings };
+    const page = result.stored
+      ? serializer.storedCollectionBody(route.wrapper, route.collection, result.stored, baseUrlOf(request), pageOptions)
+      : serializer.collectionBody(route.wrapper, route.collection, result.records, baseUrlOf(request), pageOptions);
     // The page lives in a pooled buffer: hand it back once the bytes are on the socket (or the
     // connection died).
     reply.raw.once('finish', page.release);
@@ -173,7 +175,7 @@ export async function oneRosterPlugin(scope: FastifyInstance, options: OneRoster
   const handleSingle = (route: SingleRoute) => async (request: FastifyRequest, reply: FastifyReply) => {
     const id = (request.params as Record<string, string>)['sourcedId'] ?? '';
     const q = parseSingleQuery(request.query as RawQuery, { collection: route.collection });
-    const record: AnyEntity | undefined = await dataset.get(route.collection, id);
+    const record: AnyEntity | undefined = await datasetOf(request).get(route.collection, id);
     if (record === undefined || (route.accept && !route.accept(record))) {
       return sendFailure(reply, 404, 'unknownobject', `Unknown Object: no ${route.label} with sourcedId ${id.slice(0, 200)}`);
     }

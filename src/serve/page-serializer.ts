@@ -1,6 +1,7 @@
 import { pickFields, toWire } from '../oneroster/serialize.ts';
 import type { StatusInfo } from '../oneroster/imsx.ts';
 import type { AnyEntity, CollectionName } from '../oneroster/types.ts';
+import { StoredJsonWriter, storedEntity, type StoredRecord } from './stored-json.ts';
 import { ByteSink, WireJsonWriter } from './wire-json.ts';
 
 /**
@@ -28,6 +29,7 @@ export interface PageBody {
 
 export class PageSerializer {
   readonly #writers = new Map<string, WireJsonWriter>();
+  readonly #storedWriters = new Map<string, StoredJsonWriter>();
   readonly #pool: Buffer[] = [];
 
   #writer(baseUrl: string): WireJsonWriter {
@@ -36,6 +38,16 @@ export class PageSerializer {
       if (this.#writers.size >= MAX_WRITERS) this.#writers.delete(this.#writers.keys().next().value as string);
       w = new WireJsonWriter(baseUrl);
       this.#writers.set(baseUrl, w);
+    }
+    return w;
+  }
+
+  #storedWriter(baseUrl: string): StoredJsonWriter {
+    let w = this.#storedWriters.get(baseUrl);
+    if (!w) {
+      if (this.#storedWriters.size >= MAX_WRITERS) this.#storedWriters.delete(this.#storedWriters.keys().next().value as string);
+      w = new StoredJsonWriter(baseUrl);
+      this.#storedWriters.set(baseUrl, w);
     }
     return w;
   }
@@ -78,17 +90,41 @@ export class PageSerializer {
     baseUrl: string,
     options: { fields?: readonly string[] | undefined; warnings?: readonly StatusInfo[] } = {},
   ): PageBody {
-    const sink = new ByteSink(this.#acquire(records.length * 600 + 256));
     const writer = this.#writer(baseUrl);
-    sink.text(`{${JSON.stringify(wrapper)}:[`);
-    for (let i = 0; i < records.length; i++) {
-      if (i > 0) sink.byte(0x2c);
+    return this.#page(wrapper, records.length, records.length * 600 + 256, options.warnings, (sink, i) => {
       const record = records[i] as AnyEntity;
       if (options.fields !== undefined) sink.text(JSON.stringify(pickFields(toWire(collection, record, baseUrl), options.fields)));
       else writer.write(sink, collection, record);
+    });
+  }
+
+  /**
+   * `collectionBody` for records held as stored canonical JSON (a store-backed dataset): written
+   * from the text without parsing it (stored-json.ts), unless `fields` asks for a projection.
+   */
+  storedCollectionBody(
+    wrapper: string,
+    collection: CollectionName,
+    stored: readonly StoredRecord[],
+    baseUrl: string,
+    options: { fields?: readonly string[] | undefined; warnings?: readonly StatusInfo[] } = {},
+  ): PageBody {
+    if (options.fields !== undefined) return this.collectionBody(wrapper, collection, stored.map(storedEntity), baseUrl, options);
+    const writer = this.#storedWriter(baseUrl);
+    let estimate = 256;
+    for (const r of stored) estimate += r.json.length + 256;
+    return this.#page(wrapper, stored.length, estimate, options.warnings, (sink, i) => writer.write(sink, collection, stored[i] as StoredRecord));
+  }
+
+  #page(wrapper: string, count: number, estimate: number, warnings: readonly StatusInfo[] | undefined, writeOne: (sink: ByteSink, i: number) => void): PageBody {
+    const sink = new ByteSink(this.#acquire(estimate));
+    sink.text(`{${JSON.stringify(wrapper)}:[`);
+    for (let i = 0; i < count; i++) {
+      if (i > 0) sink.byte(0x2c);
+      writeOne(sink, i);
     }
     sink.byte(0x5d);
-    if (options.warnings && options.warnings.length > 0) sink.text(`,"statusInfoSet":${JSON.stringify(options.warnings)}`);
+    if (warnings && warnings.length > 0) sink.text(`,"statusInfoSet":${JSON.stringify(warnings)}`);
     sink.byte(0x7d);
     let released = false;
     return {

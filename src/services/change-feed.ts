@@ -107,12 +107,12 @@ async function checkRetained(store: Store, scope: ChangeFeedScope, afterSeq: num
  * One page of the feed after `after` (absent: from the oldest retained event).
  * @throws InvalidCursorError | StaleCursorError.
  */
-export async function readChangeFeed(store: Store, scope: ChangeFeedScope, request: { after?: string; limit: number }): Promise<ChangeFeedPage> {
+export async function readChangeFeed(store: Store, scope: ChangeFeedScope, request: { after?: string; limit: number; scanWindow?: number }): Promise<ChangeFeedPage> {
   const limit = Math.max(1, Math.min(Math.floor(request.limit), 1000));
   const afterSeq = request.after === undefined ? 0 : parseCursor(request.after);
   if (request.after !== undefined) await checkRetained(store, scope, afterSeq);
   const head = await store.changes.headSeq();
-  const windowEnd = Math.min(head, afterSeq + SCAN_WINDOW);
+  const windowEnd = Math.min(head, afterSeq + Math.max(1, request.scanWindow ?? SCAN_WINDOW));
   if (windowEnd <= afterSeq) return { events: [], next: encodeCursor(afterSeq), hasMore: false };
   const rows = await store.changes.list({
     tenantId: scope.tenantId,
@@ -139,9 +139,16 @@ export async function headCursor(store: Store): Promise<string> {
  * over windows with nothing in scope, so "no events" means caught up, as the delivery loop expects.
  */
 export class StoreEventSource implements EventSource<ChangeEvent> {
+  /**
+   * The cursor the last "no events" answer scanned up to: nothing in scope lies between the
+   * caller's cursor and it, so a subscriber may skip there (see `deliverPendingWebhooks`).
+   */
+  caughtUpAt: string | undefined;
+
   constructor(
     private readonly store: Store,
     private readonly scope: ChangeFeedScope,
+    private readonly scanWindow: number = SCAN_WINDOW,
   ) {}
 
   async after(cursor: string | undefined, limit: number, filter?: { entities?: readonly string[] }): Promise<readonly ChangeEvent[]> {
@@ -149,9 +156,11 @@ export class StoreEventSource implements EventSource<ChangeEvent> {
     if (filter?.entities && filter.entities.length > 0) {
       scope.entities = this.scope.entities ? this.scope.entities.filter((e) => filter.entities!.includes(e)) : filter.entities;
     }
+    this.caughtUpAt = undefined;
     let after = cursor;
     for (;;) {
-      const page = await readChangeFeed(this.store, scope, { ...(after !== undefined ? { after } : {}), limit });
+      const page = await readChangeFeed(this.store, scope, { ...(after !== undefined ? { after } : {}), limit, scanWindow: this.scanWindow });
+      if (page.events.length === 0 && !page.hasMore) this.caughtUpAt = page.next;
       if (page.events.length > 0 || !page.hasMore) return page.events;
       after = page.next;
     }

@@ -3,6 +3,20 @@
  * connection's live tables, one batch per query, so an export holds one batch per collection.
  * `modifiedAt` is when our store last changed the row (the start of the run that wrote it), which
  * keeps the dateLastModified we hand on monotonic across runs.
+ *
+ * Delta (`changedSinceRun: N`, `export oneroster-csv --since N`) reads the change history: a row is
+ * in the delta when an applied change of a run after N touched it (created, updated, restored or
+ * deleted). Deleted records come from their live tombstone row, with their last known values, as
+ * `tobedeleted`. A record whose tombstone retention already removed from the live table is not in
+ * the delta at all: `--since` a run older than the history retention is refused by the export
+ * command (`ChangeRepository.coversRunsAfter`), and within the retention tombstones are kept as long
+ * as the history (both default to the connection's retention days), so rebuilding a deletion from
+ * the change row's `before` values is not needed.
+ *
+ * The query walks the live table in sourcedId order with `updated_run > N` as a cheap pre-filter
+ * (every change of run R also wrote the live row with `updated_run >= R`) and confirms each
+ * candidate through the history's `(connection_id, entity, sourced_id)` index, so a live write that
+ * was not a recorded change (e.g. a fingerprint-only refresh) stays out of the delta.
  */
 import type { CollectionName, EntityByCollection } from '../oneroster/types.ts';
 import type { ExportRow, RosterReader, RowsOptions } from '../outputs/roster-reader.ts';
@@ -41,7 +55,20 @@ export class StoreRosterReader implements RosterReader {
         .where('connection_id', '=', this.connectionId)
         .where('sourced_id', '>', after);
       if (!options.includeDeleted) q = q.where('deleted_at', 'is', null);
-      if (options.changedSinceRun !== undefined) q = q.where('updated_run', '>', options.changedSinceRun);
+      if (options.changedSinceRun !== undefined) {
+        const since = options.changedSinceRun;
+        q = q.where('updated_run', '>', since).where(({ exists, selectFrom }: any) =>
+          exists(
+            selectFrom('changes')
+              .select('changes.seq')
+              .whereRef('changes.connection_id', '=', `${table}.connection_id`)
+              .where('changes.entity', '=', collection)
+              .whereRef('changes.sourced_id', '=', `${table}.sourced_id`)
+              .where('changes.run_id', '>', since)
+              .where('changes.applied', '=', 1),
+          ),
+        );
+      }
       const rows = (await q.orderBy('sourced_id').limit(batch).execute()) as Array<{ sourced_id: string; data: string; deleted_at: string | null; updated_run: number }>;
       if (rows.length === 0) return;
       // Resolve each distinct run once per batch (a batch usually holds one or two), not per row.

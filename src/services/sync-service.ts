@@ -124,6 +124,8 @@ export interface SyncConnectionOptions {
   mode?: 'full' | 'delta';
   /** Plan only: nothing is applied; the plan is kept as the run's `changes` (applied = 0). */
   dryRun?: boolean;
+  /** Continue a killed run from its staged pages (default true); false: fail it and start over. */
+  resume?: boolean;
   /**
    * Approve this pending hold (a run id) and re-run the sync to apply it, capped at what the hold
    * planned. The run uses the held run's mode. `approvedBy` is recorded.
@@ -178,6 +180,7 @@ export async function syncConnection(options: SyncConnectionOptions): Promise<Sy
       entities: collectionsFor(optional),
       policy,
       ...(options.dryRun ? { dryRun: true } : {}),
+      ...(options.resume === false ? { resume: false } : {}),
       ...(approval ? { approval } : {}),
       ...(codec ? { codec } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),

@@ -95,9 +95,10 @@ export async function deliverPendingWebhooks(store: Store, options: DeliverWebho
     for (let i = next++; i < subscribers.length; i = next++) {
       const s = subscribers[i]!;
       try {
+        const events = new StoreEventSource(store, { tenantId: s.tenantId, ...(s.connectionId !== undefined ? { connectionIds: [s.connectionId] } : {}) });
         const deliverer = new WebhookDeliverer(
           {
-            events: new StoreEventSource(store, { tenantId: s.tenantId, ...(s.connectionId !== undefined ? { connectionIds: [s.connectionId] } : {}) }),
+            events,
             subscribers: subscriberStore,
             ...(transport ? { transport } : {}),
             ...(options.sleep ? { sleep: options.sleep } : {}),
@@ -107,7 +108,17 @@ export async function deliverPendingWebhooks(store: Store, options: DeliverWebho
           options,
         );
         const secret = await store.webhooks.secret(s.id);
-        reports[i] = await deliverer.deliver({ id: s.id, url: s.url, secret, ...(s.entities ? { entities: s.entities } : {}) }, options.signal);
+        const report = await deliverer.deliver({ id: s.id, url: s.url, secret, ...(s.entities ? { entities: s.entities } : {}) }, options.signal);
+        // Caught up: skip the history scanned past that held nothing for this subscriber, so a
+        // narrow one (one collection, one connection) does not go stale while the rest changes.
+        if (report.outcome === 'caught-up' && events.caughtUpAt !== undefined) {
+          const seq = parseCursor(events.caughtUpAt);
+          if (report.cursor === undefined || parseCursor(report.cursor) < seq) {
+            await store.webhooks.skipTo(s.id, seq);
+            report.cursor = events.caughtUpAt;
+          }
+        }
+        reports[i] = report;
       } catch (err) {
         if (options.signal?.aborted) throw err;
         const code = (err as { code?: unknown }).code;

@@ -12,6 +12,7 @@
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { migration0003 } from './migrations/0003-history.ts';
+import { migration0004 } from './migrations/0004-api-clients.ts';
 import { migration0005 } from './migrations/0005-webhooks.ts';
 import { sourcedIdType } from './migrations/column-types.ts';
 
@@ -201,6 +202,7 @@ export function buildMigrations(dialect: StoreDialect): Record<string, Migration
     '0001_initial': migration0001(dialect),
     '0002_provider_flights': migration0002,
     '0003_history': migration0003(dialect),
+    '0004_api_clients': migration0004,
     '0005_webhooks': migration0005,
   };
 }

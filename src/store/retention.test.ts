@@ -1,16 +1,16 @@
-import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { CollectionName } from '../oneroster/types.ts';
 import { isStoreError } from './errors.ts';
 import { purgeExpired, purgedTotal } from './retention.ts';
 import { liveTable } from './schema.ts';
-import { openStore, type Store } from './store.ts';
+import type { Store } from './store.ts';
+import { forEachDialect } from './test-dialects.ts';
 
 const NOW = new Date('2025-06-30T12:00:00.000Z');
 const daysAgo = (d: number): string => new Date(NOW.getTime() - d * 86_400_000).toISOString();
 
-async function setup(): Promise<Store> {
-  const store = await openStore({ url: ':memory:' });
+async function setup(open: () => Promise<Store>): Promise<Store> {
+  const store = await open();
   for (const id of ['a', 'b']) await store.connections.create({ id, name: id, baseUrl: `https://${id}.example/ims/oneroster/v1p1`, authKind: 'none' });
   return store;
 }
@@ -51,9 +51,9 @@ async function ids(store: Store, c: CollectionName, connectionId: string): Promi
   return rows.map((r) => r.sourced_id);
 }
 
-describe('purgeExpired', () => {
+forEachDialect('purgeExpired', ({ it, open }) => {
   it('hard-deletes tombstones older than the retention from every live table, of that connection only', async () => {
-    const store = await setup();
+    const store = await setup(open);
     for (const c of ['users', 'enrollments', 'orgs', 'demographics', 'academicSessions', 'classes', 'courses'] as const) {
       await live(store, c, 'a', `${c}-old`, 31); // past retention
       await live(store, c, 'a', `${c}-recent`, 29); // within retention
@@ -68,11 +68,10 @@ describe('purgeExpired', () => {
       assert.deepEqual(await ids(store, c, 'b'), [`${c}-old`], `${c}: other connection untouched`);
     }
     assert.equal(purgedTotal(r), 7);
-    await store.close();
   });
 
   it('a shorter retention purges more; a second purge finds nothing', async () => {
-    const store = await setup();
+    const store = await setup(open);
     await live(store, 'users', 'a', 'u1', 8);
     await live(store, 'users', 'a', 'u2', 6);
     const r7 = await purgeExpired(store, { connectionId: 'a', now: NOW, retentionDays: 7 });
@@ -80,11 +79,10 @@ describe('purgeExpired', () => {
     assert.deepEqual(await ids(store, 'users', 'a'), ['u2']);
     const again = await purgeExpired(store, { connectionId: 'a', now: NOW, retentionDays: 7 });
     assert.equal(purgedTotal(again), 0, 'idempotent');
-    await store.close();
   });
 
   it('deletes change rows older than the retention but keeps the plan of a pending hold', async () => {
-    const store = await setup();
+    const store = await setup(open);
     const held = await store.runs.start({ connectionId: 'a', mode: 'full', leaseOwner: 'test' });
     await store.runs.finish(held.id, { status: 'held', entities: {}, requests: {}, issues: { bySeverity: { error: 0, warning: 0 }, byRule: {}, stored: 0 } });
     await store.db.updateTable('runs').set({ hold_state: 'pending' }).where('id', '=', held.id).execute();
@@ -105,11 +103,10 @@ describe('purgeExpired', () => {
       left.map((x) => `${x.connection_id}/${x.run_id}/${x.applied}/${x.at}`),
       [`a/1/1/${daysAgo(10)}`, `a/${held.id}/0/${daysAgo(45)}`, `b/1/1/${daysAgo(40)}`],
     );
-    await store.close();
   });
 
   it('purges change rows in batches (more than one batch)', async () => {
-    const store = await setup();
+    const store = await setup(open);
     const at = daysAgo(60);
     const rows = Array.from({ length: 25_000 }, (_, i) => ({ tenant_id: 'default', connection_id: 'a', run_id: 1, entity: 'enrollments', kind: 'created', sourced_id: `e${i}`, fields: null, at }));
     for (let i = 0; i < rows.length; i += 2000) await store.db.insertInto('changes').values(rows.slice(i, i + 2000)).execute();
@@ -117,14 +114,12 @@ describe('purgeExpired', () => {
     assert.equal(r.changes, 25_000);
     const n = await store.db.selectFrom('changes').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     assert.equal(Number(n.n), 0);
-    await store.close();
   });
 
   it('refuses a retention that is not a positive whole number of days', async () => {
-    const store = await setup();
+    const store = await setup(open);
     for (const d of [0, -1, 1.5]) {
       await assert.rejects(purgeExpired(store, { connectionId: 'a', now: NOW, retentionDays: d }), (e) => isStoreError(e, 'invalid_input'));
     }
-    await store.close();
   });
 });

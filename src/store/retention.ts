@@ -58,29 +58,10 @@ export async function purgeExpired(store: Store, options: PurgeOptions): Promise
       .executeTakeFirst();
     tombstones[c] = Number(res.numDeletedRows);
   }
-  // Changes can be millions of rows (a first sync of a large district records every create), so
-  // they go in batches through the (connection_id, at) index.
-  let changes = 0;
-  for (;;) {
-    const batch = store.db
-      .selectFrom('changes')
-      .select('seq')
-      .where('connection_id', '=', connectionId)
-      .where('at', '<', cutoff)
-      .where((eb) =>
-        eb.or([
-          eb('applied', '=', 1),
-          eb('run_id', 'not in', eb.selectFrom('runs').select('id').where('connection_id', '=', connectionId).where('hold_state', '=', 'pending')),
-        ]),
-      )
-      .limit(CHANGE_BATCH);
-    const res = await store.db.deleteFrom('changes').where('seq', 'in', batch).executeTakeFirst();
-    const n = Number(res.numDeletedRows);
-    changes += n;
-    if (n < CHANGE_BATCH) break;
-    // Let other work (HTTP requests, timers) run between batches.
-    await new Promise((r) => setImmediate(r));
-  }
+  // Changes can be millions of rows (a first sync of a large district records every create): the
+  // change repository deletes them in batches, and first raises the connection's retention
+  // watermark, which the events API (410 for expired cursors) and `export --since` rely on.
+  const { deleted: changes } = await store.changes.purge({ connectionId, before: cutoff, batchSize: CHANGE_BATCH }, now);
   return { cutoff, tombstones, changes };
 }
 

@@ -260,6 +260,35 @@ export class RunRepository {
     if (Number(res.numUpdatedRows) === 0) throw new StoreError('run_not_running', `run ${id} is not running`);
   }
 
+  /**
+   * Takes over a run whose process died (failed with `lease_expired`) to continue it: `running`
+   * again under `leaseOwner`, `resumes` + 1. Returns false when it is not such a run, or another
+   * run of the connection is running meanwhile.
+   */
+  async adopt(id: number, leaseOwner: string, now: Date = new Date()): Promise<boolean> {
+    try {
+      const res = await this.#db
+        .updateTable('runs')
+        .set((eb) => ({
+          status: 'running',
+          lease_owner: leaseOwner,
+          heartbeat_at: now.toISOString(),
+          finished_at: null,
+          error_code: null,
+          error_message: null,
+          resumes: eb('resumes', '+', 1),
+        }))
+        .where('id', '=', id)
+        .where('status', '=', 'failed')
+        .where('error_code', '=', 'lease_expired')
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) === 1;
+    } catch (err) {
+      if (isUniqueViolation(err)) return false;
+      throw err;
+    }
+  }
+
   /** Held runs waiting for a decision (oldest first). */
   async pendingHolds(filter: { connectionId?: string; tenantId?: string } = {}): Promise<Run[]> {
     let q = this.#db.selectFrom('runs').selectAll().where('hold_state', '=', 'pending');

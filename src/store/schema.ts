@@ -98,6 +98,26 @@ export interface SyncCursorTable {
   updated_at: string;
 }
 
+/** Downstream API clients of the re-served OneRoster API (migration 0004). */
+export interface ApiClientTable {
+  id: string;
+  tenant_id: string;
+  connection_id: string;
+  name: string;
+  /** Public OAuth client id / OAuth 1.0a consumer key. */
+  client_id: string;
+  /** scrypt hash of the secret (`store/secret-hash.ts`). */
+  secret_hash: string;
+  /** SecretBox envelope of the secret, for OAuth 1.0a clients only (HMAC needs the secret). */
+  secret_ciphertext: string | null;
+  /** JSON array of short scope names (`roster-core`, `roster`, `demographics`). */
+  scopes: string;
+  created_at: string;
+  rotated_at: string | null;
+  revoked_at: string | null;
+  last_used_at: string | null;
+}
+
 /** Webhook subscribers (migration 0005); the signing secret is sealed (SecretBox). */
 export interface WebhookSubscriberTable {
   id: string;
@@ -201,6 +221,7 @@ export interface Database {
   changes: ChangeTable;
   sync_cursors: SyncCursorTable;
   webhook_subscribers: WebhookSubscriberTable;
+  api_clients: ApiClientTable;
   change_purges: ChangePurgeTable;
   live_academic_sessions: LiveCommon & AcademicSessionCols;
   live_orgs: LiveCommon & OrgCols;

@@ -17,7 +17,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { Database } from './schema.ts';
 import { liveTable, stageTable } from './schema.ts';
-import { stageColumns, stageValues, type CollectionStager, type KnownRow, type RangeRow, type StageContext, type StageRow, type StagerFactory } from './staging.ts';
+import { CHECKPOINTS, stageColumns, stageValues, type CollectionStager, type KnownRow, type RangeRow, type StageContext, type StageRow, type StagerFactory } from './staging.ts';
 import { STAGE_WRITE_MIN } from './schema.ts';
 
 /** Stager factory over a raw better-sqlite3 handle (the one passed to Kysely's SqliteDialect). */
@@ -54,7 +54,10 @@ export class SqliteBulkStagerFactory implements StagerFactory {
     const insertKey = db.prepare(
       `insert into "${stage}" (${keyCols.map((c) => `"${c}"`).join(', ')}) values (${keyCols.map(() => '?').join(', ')}) on conflict do nothing`,
     );
-    const writePage = db.transaction((rows: readonly StageRow[]): boolean[] => {
+    const checkpointStmt = db.prepare(
+      `insert into "${CHECKPOINTS}" (run_id, collection, state) values (?, ?, ?) on conflict (run_id, collection) do update set state = excluded.state`,
+    );
+    const writePage = db.transaction((rows: readonly StageRow[], checkpoint?: (inserted: readonly boolean[]) => string): boolean[] => {
       const out = new Array<boolean>(rows.length);
       for (let i = 0; i < rows.length; i++) {
         const row = rows[i]!;
@@ -62,6 +65,7 @@ export class SqliteBulkStagerFactory implements StagerFactory {
         const stmt = row.op >= STAGE_WRITE_MIN ? insertFull : insertKey;
         out[i] = stmt.run(values).changes === 1;
       }
+      if (checkpoint) checkpointStmt.run(ctx.runId, ctx.collection, checkpoint(out));
       return out;
     });
     const lookupPage = db.transaction((sourcedIds: readonly string[]): Array<KnownRow | undefined> => {
@@ -92,7 +96,7 @@ export class SqliteBulkStagerFactory implements StagerFactory {
       liveEmpty,
       lookup: (sourcedIds) => this.#exclusive(() => lookupPage(sourcedIds)),
       lookupRange: (after, through) => this.#exclusive(() => range(after, through)),
-      write: (rows) => this.#exclusive(() => writePage(rows)),
+      write: (rows, checkpoint) => this.#exclusive(() => writePage(rows, checkpoint)),
       loadData: (ids) => this.#exclusive(() => loadData(ids)),
     };
   }

@@ -5,10 +5,14 @@
  * final state. A crash or kill at any point before that commit leaves the live tables exactly as
  * the previous run left them.
  *
- * Staging tables are TEMPORARY (per database session, created here with the schema builder; both
- * SQLite and PostgreSQL have them): they are scratch space, so they skip the WAL, never outlive a
- * crashed process, and need no migration. Rows to write carry full data; the stage key
- * (run_id, sourced_id) also detects duplicate sourcedIds within a run (the first is kept).
+ * Staging tables are scratch space that survives a crash, so a killed run can resume without
+ * fetching its staged pages again (issue 4): on SQLite they live in an attached database file
+ * beside the store (`<db>-stage`, rollback journal, no fsync), on PostgreSQL in UNLOGGED tables.
+ * They are created here (idempotently), not by migrations. Each page's rows are written in one
+ * transaction together with the collection's checkpoint (`stage_checkpoints`: read position,
+ * counts, read state), so a resumed run continues exactly after the last staged page. Rows to
+ * write carry full data; the stage key (run_id, sourced_id) also detects duplicate sourcedIds
+ * within a run (the first is kept).
  *
  * Absence ("a live row the complete collection did not contain") is found one of two ways:
  * - `ranges` (sorted reads, the common case): the sync compares each page with the live rows in
@@ -26,6 +30,8 @@
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { AnyEntity, CollectionName } from '../oneroster/types.ts';
 import { ENTITY_COLUMNS, SECONDARY_INDEXES } from './entity-columns.ts';
+import { sourcedIdType } from './migrations/column-types.ts';
+import type { StoreDialect } from './migrations.ts';
 import { STAGE_WRITE_MIN, StageOp, liveTable, stageTable, type Database } from './schema.ts';
 
 /** What the live table holds for a sourcedId. */
@@ -76,8 +82,12 @@ export interface CollectionStager {
    * order, no lower bound when `after` is undefined; read from the covering `_fp` index only.
    */
   lookupRange(after: string | undefined, through: string): Promise<Array<[string, RangeRow]>>;
-  /** Stages a page in one transaction. Returns, per row, false when its sourcedId was already staged in this run. */
-  write(rows: readonly StageRow[]): Promise<boolean[]>;
+  /**
+   * Stages a page in one transaction, with the collection's checkpoint when given (computed from
+   * the per-row results, so it can count duplicates). Returns, per row, false when its sourcedId was
+   * already staged in this run.
+   */
+  write(rows: readonly StageRow[], checkpoint?: (inserted: readonly boolean[]) => string): Promise<boolean[]>;
   /** The live rows' canonical `data` for these ids (for field diffs of the few changed records). */
   loadData(sourcedIds: readonly string[]): Promise<Map<string, string>>;
 }
@@ -121,6 +131,7 @@ export class StagingArea {
   readonly #db: Kysely<Database>;
   readonly #factory: StagerFactory;
   readonly #rebuildMinWrites: number | undefined;
+  readonly #location: StageLocation;
   #ready: Promise<void> | undefined;
 
   /**
@@ -129,15 +140,20 @@ export class StagingArea {
    *   readers keep their snapshot during the apply transaction, whereas on PostgreSQL DROP INDEX
    *   would lock readers out until commit.
    */
-  constructor(db: Kysely<Database>, factory: (db: Kysely<Database>) => StagerFactory, options: { rebuildMinWrites?: number } = {}) {
+  constructor(db: Kysely<Database>, factory: (db: Kysely<Database>) => StagerFactory, options: { rebuildMinWrites?: number } & StageLocation = {}) {
     this.#db = db;
     this.#factory = factory(db);
     this.#rebuildMinWrites = options.rebuildMinWrites;
+    this.#location = {
+      ...(options.schema !== undefined ? { schema: options.schema } : {}),
+      ...(options.unlogged ? { unlogged: true } : {}),
+      ...(options.dialect ? { dialect: options.dialect } : {}),
+    };
   }
 
-  /** Creates the session's temporary staging tables once. */
+  /** Creates the staging tables once per process (if they do not exist yet). */
   ensureTables(): Promise<void> {
-    this.#ready ??= createStageTables(this.#db).catch((err: unknown) => {
+    this.#ready ??= createStageTables(this.#db, this.#location).catch((err: unknown) => {
       this.#ready = undefined;
       throw err;
     });
@@ -159,6 +175,9 @@ export class StagingArea {
     await this.ensureTables();
     const loose = this.#db as unknown as Kysely<any>; // SAFETY: stage tables share run_id.
     await loose.transaction().execute(async (trx) => {
+      let cp = trx.deleteFrom(CHECKPOINTS).where('run_id', '=', runId);
+      if (collection) cp = cp.where('collection', '=', collection);
+      await cp.execute();
       for (const c of collection ? [collection] : (Object.keys(ENTITY_COLUMNS) as CollectionName[])) {
         const table = stageTable(c);
         // min/max read the ends of the (run_id, sourced_id) key: O(log n).
@@ -173,6 +192,40 @@ export class StagingArea {
         else await trx.deleteFrom(table).where('run_id', '=', runId).execute();
       }
     });
+  }
+
+  /** A run's checkpoints by collection (what a resumed run continues from). */
+  async checkpoints(runId: number): Promise<Map<CollectionName, string>> {
+    await this.ensureTables();
+    const loose = this.#db as unknown as Kysely<any>; // SAFETY: the checkpoint table is not in the typed schema.
+    const rows = (await loose.selectFrom(CHECKPOINTS).select(['collection', 'state']).where('run_id', '=', runId).execute()) as Array<{ collection: string; state: string }>;
+    return new Map(rows.map((r) => [r.collection as CollectionName, r.state]));
+  }
+
+  /** Writes a checkpoint outside a page write (e.g. a collection read to its end). */
+  async checkpoint(runId: number, collection: CollectionName, state: string): Promise<void> {
+    await this.ensureTables();
+    await this.#db.transaction().execute(async (trx) => {
+      await trx.executeQuery(checkpointUpsert(runId, collection, state).compile(trx));
+    });
+  }
+
+  /**
+   * Drops the staged rows of a connection's runs that are no longer running (killed runs that were
+   * not resumed), except `keep`. Staged rows of other connections are left alone.
+   */
+  async discardDead(connectionId: string, keep?: number): Promise<void> {
+    await this.ensureTables();
+    const ids = await this.#db
+      .selectFrom('runs')
+      .select('id')
+      .where('connection_id', '=', connectionId)
+      .where('status', '!=', 'running')
+      .execute();
+    const loose = this.#db as unknown as Kysely<any>;
+    const staged = new Set<number>();
+    for (const r of (await loose.selectFrom(CHECKPOINTS).select('run_id').distinct().execute()) as Array<{ run_id: number }>) staged.add(Number(r.run_id));
+    for (const { id } of ids) if (id !== keep && staged.has(id)) await this.discard(id);
   }
 
   /** How many live rows the absence rule would tombstone. */
@@ -270,15 +323,41 @@ async function rebuildCandidates(trx: Transaction<Database>, c: CollectionName, 
   return writes >= Number(r.n) ? indexes : [];
 }
 
-async function createStageTables(db: Kysely<Database>): Promise<void> {
+/** Where staging tables are created: an attached SQLite schema, or UNLOGGED PostgreSQL tables. */
+export interface StageLocation {
+  /** SQLite: the attached schema holding the stage tables. */
+  schema?: string;
+  /** PostgreSQL: UNLOGGED tables. */
+  unlogged?: boolean;
+  /** Column types follow the dialect (sourcedIds are `COLLATE "C"` on PostgreSQL). */
+  dialect?: StoreDialect;
+}
+
+/** Per run and collection, the JSON checkpoint of the read (see the module comment). */
+export const CHECKPOINTS = 'stage_checkpoints';
+
+function checkpointUpsert(runId: number, collection: CollectionName, state: string): RawBuilder<unknown> {
+  return sql`insert into ${sql.table(CHECKPOINTS)} (run_id, collection, state) values (${runId}, ${collection}, ${state})
+    on conflict (run_id, collection) do update set state = excluded.state`;
+}
+
+async function createStageTables(db: Kysely<Database>, where: StageLocation): Promise<void> {
+  const schema = where.schema === undefined ? db.schema : db.schema.withSchema(where.schema);
+  const create = (name: string) => {
+    const t = schema.createTable(name).ifNotExists();
+    return where.unlogged ? t.modifyFront(sql`unlogged`) : t;
+  };
+  await create(CHECKPOINTS)
+    .addColumn('run_id', 'integer', (col) => col.notNull())
+    .addColumn('collection', 'text', (col) => col.notNull())
+    .addColumn('state', 'text', (col) => col.notNull())
+    .addPrimaryKeyConstraint(`${CHECKPOINTS}_pk`, ['run_id', 'collection'])
+    .execute();
   for (const c of Object.keys(ENTITY_COLUMNS) as CollectionName[]) {
     const name = stageTable(c);
-    let t = db.schema
-      .createTable(name)
-      .temporary()
-      .ifNotExists()
+    let t = create(name)
       .addColumn('run_id', 'integer', (col) => col.notNull())
-      .addColumn('sourced_id', 'text', (col) => col.notNull())
+      .addColumn('sourced_id', sourcedIdType(where.dialect ?? 'sqlite'), (col) => col.notNull())
       .addColumn('op', 'integer', (col) => col.notNull())
       .addColumn('content_hash', 'text')
       .addColumn('status', 'text')
@@ -312,7 +391,7 @@ function upsertFromStage(c: CollectionName, ctx: ApplyContext): RawBuilder<unkno
     insert into ${sql.table(live)} (tenant_id, connection_id, sourced_id, first_seen_run, updated_run, row_version, deleted_at, deleted_run, ${ids(copied)})
     select ${ctx.tenantId}, ${ctx.connectionId}, s.sourced_id, ${ctx.runId}, ${ctx.runId}, 1,
       case when s.status = 'tobedeleted' then ${now} else null end,
-      case when s.status = 'tobedeleted' then ${ctx.runId} else null end,
+      case when s.status = 'tobedeleted' then cast(${ctx.runId} as integer) else null end,
       ${ids(copied, 's')}
     from ${sql.table(stage)} as s
     where s.run_id = ${ctx.runId} and s.op >= ${STAGE_WRITE_MIN}
@@ -451,7 +530,7 @@ export class PortableStagerFactory implements StagerFactory {
         }
         return out;
       },
-      async write(rows) {
+      async write(rows, checkpoint) {
         return db.transaction().execute(async (trx) => {
           const staged = new Set<string>();
           for (let i = 0; i < rows.length; i += CHUNK) {
@@ -479,6 +558,7 @@ export class PortableStagerFactory implements StagerFactory {
             });
           // ~16 parameters per row: 100 rows stay well inside both drivers' parameter limits.
           for (let i = 0; i < values.length; i += 100) await trx.insertInto(stage).values(values.slice(i, i + 100)).execute();
+          if (checkpoint) await trx.executeQuery(checkpointUpsert(ctx.runId, ctx.collection, checkpoint(inserted)).compile(trx));
           return inserted;
         });
       },

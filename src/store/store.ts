@@ -6,6 +6,7 @@
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
+import { ApiClientRepository } from './api-client-repository.ts';
 import { ChangeRepository } from './change-repository.ts';
 import { ConnectionRepository } from './connection-repository.ts';
 import { CursorRepository } from './cursor-repository.ts';
@@ -18,7 +19,7 @@ import { RunRepository } from './run-repository.ts';
 import type { Database as Schema } from './schema.ts';
 import { SecretBox } from './secret-box.ts';
 import { SqliteBulkStagerFactory } from './sqlite-bulk-stager.ts';
-import { INDEX_REBUILD_MIN_WRITES, PortableStagerFactory, StagingArea, type StagerFactory } from './staging.ts';
+import { INDEX_REBUILD_MIN_WRITES, PortableStagerFactory, StagingArea, type StageLocation, type StagerFactory } from './staging.ts';
 import { TenantRepository } from './tenant-repository.ts';
 import { WebhookRepository } from './webhook-repository.ts';
 
@@ -69,6 +70,8 @@ export interface Store {
   readonly changes: ChangeRepository;
   /** Webhook subscribers with sealed signing secrets (migration 0005). */
   readonly webhooks: WebhookRepository;
+  /** Downstream clients of the re-served OneRoster API (migration 0004). */
+  readonly apiClients: ApiClientRepository;
   readonly staging: StagingArea;
   /** Delta cursors per connection and collection (migration 0003). */
   readonly cursors: CursorRepository;
@@ -83,6 +86,21 @@ export function isPostgresUrl(url: string): boolean {
   return /^postgres(ql)?:/i.test(url);
 }
 
+/**
+ * The store URL as it may appear in messages and logs: a PostgreSQL URL without its password (and
+ * without query parameters, which may carry `password=` or key paths); a SQLite path unchanged.
+ */
+export function storeLabel(url: string): string {
+  if (!isPostgresUrl(url)) return url;
+  try {
+    const u = new URL(url);
+    const user = u.username ? `${u.username}@` : '';
+    return `${u.protocol}//${user}${u.host}${u.pathname}`;
+  } catch {
+    return 'a PostgreSQL URL';
+  }
+}
+
 function sqlitePath(url: string): string {
   if (url === ':memory:') return url;
   if (url.startsWith('file:')) return url.slice('file:'.length);
@@ -95,6 +113,8 @@ interface Opened {
   db: Kysely<Schema>;
   stagers: (db: Kysely<Schema>) => StagerFactory;
   rebuildMinWrites: number | undefined;
+  /** Where the (persistent) staging tables live; see `StagingArea`. */
+  stage: StageLocation;
 }
 
 function openSqlite(options: StoreOptions): Opened {
@@ -109,6 +129,13 @@ function openSqlite(options: StoreOptions): Opened {
     raw.pragma('temp_store = FILE');
     raw.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     raw.pragma(`cache_size = ${-1024 * Math.max(2, Math.floor(options.cacheMiB ?? 32))}`);
+    // Staging lives in its own file beside the store (`<db>-stage`): it survives a crash, so a
+    // killed run can resume from its staged pages, but it is scratch data, so it skips the WAL and
+    // fsyncs (a rollback journal still keeps it consistent when the process is killed).
+    const path = sqlitePath(options.url);
+    raw.prepare('attach database ? as stage').run(path === ':memory:' ? ':memory:' : `${path}-stage`);
+    raw.pragma('stage.journal_mode = TRUNCATE');
+    raw.pragma('stage.synchronous = OFF');
   } catch (err) {
     raw.close();
     throw err;
@@ -118,6 +145,7 @@ function openSqlite(options: StoreOptions): Opened {
     db: new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) }),
     stagers: (kdb) => (options.bulk === 'portable' ? new PortableStagerFactory(kdb) : new SqliteBulkStagerFactory(raw, kdb)),
     rebuildMinWrites: options.indexRebuildMinWrites ?? INDEX_REBUILD_MIN_WRITES,
+    stage: { schema: 'stage', dialect: 'sqlite' },
   };
 }
 
@@ -157,6 +185,8 @@ function openPostgres(options: StoreOptions): Opened {
     // The SQLite fast path does not apply; a COPY-based PostgreSQL stager is the later `native`.
     stagers: (kdb) => new PortableStagerFactory(kdb),
     rebuildMinWrites: undefined,
+    // UNLOGGED: no WAL for scratch rows, yet they survive a killed client (not a server crash).
+    stage: { unlogged: true, dialect: 'postgres' },
   };
 }
 
@@ -201,9 +231,10 @@ function isConnectFailure(err: unknown): boolean {
  */
 export async function openStore(options: StoreOptions): Promise<Store> {
   const postgres = isPostgresUrl(options.url);
-  const { dialect, db, stagers, rebuildMinWrites } = postgres ? openPostgres(options) : openSqlite(options);
+  const { dialect, db, stagers, rebuildMinWrites, stage } = postgres ? openPostgres(options) : openSqlite(options);
   const box = options.secretKey === undefined ? undefined : new SecretBox(options.secretKey);
-  const migrator = new Migrator({ db, provider: new InCodeMigrationProvider(dialect) });
+  // Unordered: 0005 landed before 0004, so stores migrated in between must still take 0004.
+  const migrator = new Migrator({ db, provider: new InCodeMigrationProvider(dialect), allowUnorderedMigrations: true });
   const migrate = async (): Promise<MigrationResultSet> => {
     const result = await migrator.migrateToLatest();
     if (result.error) throw result.error;
@@ -220,7 +251,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     }
     throw err;
   }
-  const staging = new StagingArea(db, stagers, rebuildMinWrites === undefined ? {} : { rebuildMinWrites });
+  const staging = new StagingArea(db, stagers, { ...(rebuildMinWrites === undefined ? {} : { rebuildMinWrites }), ...stage });
   let closing: Promise<void> | undefined;
   return {
     dialect,
@@ -233,6 +264,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     providerStates: new ProviderStateRepository(db),
     changes: new ChangeRepository(db),
     webhooks: new WebhookRepository(db, box),
+    apiClients: new ApiClientRepository(db, box),
     staging,
     cursors: new CursorRepository(db),
     migrate,

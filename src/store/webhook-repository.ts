@@ -194,6 +194,19 @@ export class WebhookRepository {
       .execute();
   }
 
+  /**
+   * Moves the cursor forward over history with nothing for this subscriber (never back; failures
+   * and delivery time untouched), so a narrow subscriber's cursor does not fall out of retention
+   * while other collections change.
+   */
+  async skipTo(id: string, seq: number): Promise<void> {
+    await this.#db
+      .updateTable('webhook_subscribers')
+      .set({ cursor_seq: sql<number>`case when cursor_seq is null or cursor_seq < ${seq} then ${seq} else cursor_seq end` })
+      .where('id', '=', id)
+      .execute();
+  }
+
   /** Records a failed attempt; returns the consecutive failures including this one. */
   async recordFailure(id: string, reason: string, now: Date = new Date()): Promise<number> {
     const r = await this.#db

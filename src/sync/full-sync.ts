@@ -112,6 +112,11 @@ export interface RunSyncOptions {
   approval?: Approval;
   /** Subtracted from the run's start (provider clock) for the next delta's cursor. Default 10 min. */
   overlapMs?: number;
+  /**
+   * Continue the connection's last run when its process died mid-read (its lease expired) and it
+   * has staged pages: the same run id, pages already staged are not fetched again. Default true.
+   */
+  resume?: boolean;
   /** Collections to pull; default the five required ones. Add `courses`/`demographics` when enabled. */
   entities?: readonly CollectionName[];
   onProgress?: (progress: SyncProgress) => void;
@@ -149,6 +154,8 @@ export interface RunTimings {
 
 export interface RunResult {
   runId: number;
+  /** This run continued a killed one (same id) this many times. */
+  resumes: number;
   status: Exclude<RunStatus, 'running'>;
   mode: 'full' | 'delta';
   dryRun: boolean;
@@ -177,6 +184,25 @@ class CollectionReadError extends Error {
     super(cause instanceof Error ? cause.message : String(cause), { cause });
     this.code = typeof code === 'string' ? code : 'source_error';
   }
+}
+
+/** A collection's read checkpoint, stored with each staged page (see staging.ts). */
+interface Checkpoint {
+  v: 1;
+  /** The collection was read to its end. */
+  done: boolean;
+  /** Items received so far: where a resumed read continues (`startOffset`). */
+  offset: number;
+  counts: EntityCounts;
+  state: ReadState;
+  cur: IssueSummary;
+  /** The run's issue sequence after this page's issues. */
+  issueSeq: number;
+  /** The issue sequence when the collection's read began (an order break rewinds to it). */
+  firstSeq: number;
+  full: boolean;
+  ep: EndpointCounts | undefined;
+  providerStart: string | undefined;
 }
 
 /** The provider's order broke the sorted-mode assumption: re-read the collection in general mode. */
@@ -292,7 +318,20 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       if (o !== undefined && !orderHint.has(c)) orderHint.set(c, o);
     }
   }
-  const run = await store.runs.start({
+  // Resume: the last run of this connection died mid-read (its lease expired) and staged pages.
+  let resumeFrom: Map<CollectionName, Checkpoint> | undefined;
+  let run: Awaited<ReturnType<typeof store.runs.start>> | undefined;
+  if (options.resume !== false && !dryRun && !options.approval) {
+    const last = (await store.runs.list({ connectionId, limit: 1 }))[0];
+    if (last && last.status === 'failed' && last.error?.code === 'lease_expired' && last.mode === mode && !last.dryRun && last.approvalOf === undefined) {
+      const saved = await store.staging.checkpoints(last.id);
+      if (saved.size > 0 && (await store.runs.adopt(last.id, leaseOwner))) {
+        run = (await store.runs.get(last.id))!;
+        resumeFrom = new Map([...saved].map(([c, text]) => [c, JSON.parse(text) as Checkpoint]));
+      }
+    }
+  }
+  run ??= await store.runs.start({
     connectionId,
     mode,
     leaseOwner,
@@ -301,12 +340,23 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     ...(runCursor !== undefined ? { cursor: runCursor } : {}),
   });
   const runId = run.id;
+  // Staged rows of killed runs that were not resumed are dead weight.
+  await store.staging.discardDead(connectionId, runId);
   log?.info('sync started', { runId, connectionId, collections, mode, dryRun, ...(runCursor ? { cursor: runCursor } : {}) });
 
   const entities: Partial<Record<CollectionName, EntityCounts>> = {};
   const perEndpoint: Record<string, EndpointCounts> = {};
   const issues = emptyIssueSummary();
   let issueSeq = 0;
+  if (resumeFrom) {
+    for (const [c, cp] of resumeFrom) {
+      issueSeq = Math.max(issueSeq, cp.issueSeq);
+      if (cp.ep) perEndpoint[`/${c}`] = { ...cp.ep };
+      providerStart ??= cp.providerStart;
+    }
+    await store.issues.deleteFrom(runId, issueSeq); // rows a killed page wrote past its checkpoint
+    log?.info('resuming a killed run', { runId, connectionId, staged: [...resumeFrom.keys()], resumes: run.resumes });
+  }
   let lastBeat = Date.now();
   const toApply = new Map<CollectionName, ApplyCollection>();
   let firstError: RunError | undefined;
@@ -319,20 +369,28 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     await store.runs.heartbeat(runId, leaseOwner);
   };
 
-  /** Counts issues into the collection's summary and stores them (up to the run's cap). */
-  const recordIssues = async (found: DataIssue[], cur: IssueSummary): Promise<void> => {
-    if (found.length === 0) return;
+  /** Counts issues into the collection's summary; returns those to store (up to the run's cap). */
+  const countIssues = (found: DataIssue[], cur: IssueSummary): DataIssue[] => {
+    if (found.length === 0) return found;
     for (const i of found) {
       cur.bySeverity[i.severity]++;
       cur.byRule[i.rule] = (cur.byRule[i.rule] ?? 0) + 1;
     }
     const room = Math.max(0, maxStoredIssues - issues.stored - cur.stored);
     const keep = room >= found.length ? found : found.slice(0, room);
+    cur.stored += keep.length;
+    return keep;
+  };
+  const storeIssues = async (keep: DataIssue[]): Promise<void> => {
     if (keep.length === 0) return;
     await store.issues.add(runId, issueSeq, keep);
     issueSeq += keep.length;
-    cur.stored += keep.length;
   };
+
+  const checkpointJson = (
+    c: CollectionName,
+    cp: { done: boolean; counts: EntityCounts; state: ReadState; cur: IssueSummary; issueSeq: number; firstSeq: number; full: boolean },
+  ): string => JSON.stringify({ v: 1, ...cp, offset: cp.counts.fetched, ep: perEndpoint[`/${c}`], providerStart } satisfies Checkpoint);
 
   const readEntry = (c: CollectionName, e: Entry): NonNullable<Entry['read']> => {
     if (e.read) return e.read;
@@ -355,6 +413,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     counts: EntityCounts,
     state: ReadState,
     cur: IssueSummary,
+    firstSeq: number,
   ): Promise<void> => {
     let t = performance.now();
     const entries: Entry[] = new Array(page.items.length);
@@ -490,37 +549,46 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       }
     }
 
-    const inserted = rows.length > 0 ? await stager.write(rows) : [];
-    for (let i = 0; i < rowOps.length; i++) {
-      const op = rowOps[i]!;
-      if (!inserted[i]) {
-        if (op === StageOp.invalid) continue; // counted invalid already
-        counts.duplicates++;
-        found.push(duplicateIssue(c, rows[i]!.sourcedId));
-        continue;
+    let keep: DataIssue[] = [];
+    // Counting happens inside the stage transaction so the page's checkpoint carries it: a resumed
+    // run continues from exactly these counts.
+    await stager.write(rows, (inserted) => {
+      for (let i = 0; i < rowOps.length; i++) {
+        const op = rowOps[i]!;
+        if (!inserted[i]) {
+          if (op === StageOp.invalid) continue; // counted invalid already
+          counts.duplicates++;
+          found.push(duplicateIssue(c, rows[i]!.sourcedId));
+          continue;
+        }
+        switch (op) {
+          case StageOp.create: counts.created++; break;
+          case StageOp.update: counts.updated++; break;
+          case StageOp.restore: counts.restored++; break;
+          case StageOp.delete: counts.deleted++; break;
+          case StageOp.unchanged: counts.unchanged++; break;
+          default: break; // invalid: counted above
+        }
       }
-      switch (op) {
-        case StageOp.create: counts.created++; break;
-        case StageOp.update: counts.updated++; break;
-        case StageOp.restore: counts.restored++; break;
-        case StageOp.delete: counts.deleted++; break;
-        case StageOp.unchanged: counts.unchanged++; break;
-        default: break; // invalid: counted above
-      }
-    }
+      keep = countIssues(found, cur);
+      return checkpointJson(c, { done: false, counts, state, cur, issueSeq: issueSeq + keep.length, firstSeq, full: cursorOf(c) === undefined });
+    });
     t2 = performance.now();
     timings.stage += t2 - t - normalizeMs;
-    await recordIssues(found, cur);
+    // Issue rows after the stage commit: a kill in between loses at most this page's issue rows
+    // (their counts are in the checkpoint); rows past a checkpoint are dropped when a run resumes.
+    await storeIssues(keep);
     timings.bookkeeping += performance.now() - t2;
   };
 
   /** One complete read of a collection into staging. @throws CollectionReadError | OrderBroken. */
-  const readOnce = async (c: CollectionName, stager: CollectionStager, counts: EntityCounts, state: ReadState, cur: IssueSummary): Promise<void> => {
+  const readOnce = async (c: CollectionName, stager: CollectionStager, counts: EntityCounts, state: ReadState, cur: IssueSummary, firstSeq: number): Promise<void> => {
     const endpoint = `/${c}`;
     const ep = (perEndpoint[endpoint] ??= { requests: 0, bytes: 0 });
     const cursor = cursorOf(c);
     const filter = cursor !== undefined ? deltaFilter(cursor) : FULL_SYNC_FILTER;
-    const readOptions = options.signal ? { filter, signal: options.signal } : { filter };
+    const startOffset = counts.fetched; // > 0 only when a resumed run continues a collection
+    const readOptions = { filter, ...(options.signal ? { signal: options.signal } : {}), ...(startOffset > 0 ? { startOffset } : {}) };
     const it = reader.readPages(c, readOptions)[Symbol.asyncIterator]();
     let pending = step(it);
     const progress = (done: boolean): void => {
@@ -545,7 +613,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         if (page.total !== undefined) counts.total = page.total;
         ep.requests += page.requests;
         ep.bytes += page.bytes;
-        await stagePage(c, stager, page, counts, state, cur);
+        await stagePage(c, stager, page, counts, state, cur, firstSeq);
         progress(false);
         const tb = performance.now();
         await heartbeat();
@@ -561,18 +629,25 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   };
 
   /** Reads a collection completely into staging and returns how absence is to be decided. */
-  const pullCollection = async (c: CollectionName, counts: EntityCounts): Promise<{ liveEmpty: boolean; absence: AbsenceRule }> => {
+  const pullCollection = async (c: CollectionName, counts: EntityCounts, cp?: Checkpoint): Promise<{ liveEmpty: boolean; absence: AbsenceRule }> => {
     const stager = await store.staging.open({ runId, tenantId: connection.tenantId, connectionId, collection: c });
-    const firstSeq = issueSeq;
-    let cur = emptyIssueSummary();
+    const firstSeq = cp?.firstSeq ?? issueSeq;
+    let cur = cp ? cp.cur : emptyIssueSummary();
     const full = cursorOf(c) === undefined;
     if (full) fullReads.add(c);
     // A delta returns a few changed records: point lookups, no absence.
     const sorted = full && !stager.liveEmpty && orderHint.get(c) !== 'unsorted';
-    let state: ReadState = { mode: sorted ? 'sorted' : 'general', lastId: undefined, monotonic: true };
+    let state: ReadState = cp ? cp.state : { mode: sorted ? 'sorted' : 'general', lastId: undefined, monotonic: true };
+    if (cp) {
+      Object.assign(counts, cp.counts);
+      log?.info(cp.done ? 'resumed run: collection already staged' : 'resumed run: continuing the collection', { runId, collection: c, offset: cp.offset });
+    }
     try {
       try {
-        await readOnce(c, stager, counts, state, cur);
+        if (!cp?.done) {
+          await readOnce(c, stager, counts, state, cur, firstSeq);
+          await store.staging.checkpoint(runId, c, checkpointJson(c, { done: true, counts, state, cur, issueSeq, firstSeq, full }));
+        }
       } catch (err) {
         if (!(err instanceof OrderBroken)) throw err;
         // The provider does not page in sourcedId order: start over in general mode.
@@ -583,7 +658,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         cur = emptyIssueSummary();
         Object.assign(counts, emptyCounts());
         state = { mode: 'general', lastId: undefined, monotonic: false };
-        await readOnce(c, stager, counts, state, cur);
+        await readOnce(c, stager, counts, state, cur, firstSeq);
+        await store.staging.checkpoint(runId, c, checkpointJson(c, { done: true, counts, state, cur, issueSeq, firstSeq, full }));
       }
     } finally {
       mergeIssues(issues, cur);
@@ -602,7 +678,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         continue; // stays `skipped`
       }
       try {
-        const { liveEmpty, absence } = await pullCollection(c, counts);
+        const { liveEmpty, absence } = await pullCollection(c, counts, resumeFrom?.get(c));
         if (collectionVerdict({ fetched: counts.fetched, liveEmpty }, policy) === 'keep') {
           counts.outcome = 'kept';
           counts.error = { code: 'empty_collection', message: `${c} came back empty while the store holds rows for it; kept the last-known-good rows` };
@@ -717,6 +793,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     for (const k of Object.keys(timings) as Array<keyof RunTimings>) timings[k] = Math.round(timings[k]);
     const result: RunResult = {
       runId,
+      resumes: run.resumes,
       status,
       mode,
       dryRun,

@@ -105,7 +105,9 @@ export function validateCron(expr: string, timezone: string, which: string, from
   try {
     cron = compileCron(expr, timezone);
   } catch (err) {
-    const why = err instanceof Error ? err.message.replace(/^Cron\w*:\s*/, '') : String(err);
+    const raw = err instanceof Error ? err.message.replace(/^Cron\w*:\s*/, '') : String(err);
+    // croner's own wording allows 6 or 7 fields (seconds, years), which this mode refuses.
+    const why = /space separated parts|requires exactly 5 parts/.test(raw) ? `it has ${expr.trim().split(/\s+/).length} fields, not 5` : raw;
     throw new ScheduleError(
       'invalid_schedule',
       `${which} "${expr}" is not a usable cron expression (${why}); use 5 fields "minute hour day-of-month month day-of-week", e.g. "0 */12 * * *"`,
