@@ -5,7 +5,7 @@
 const [name, ...rest] = process.argv.slice(2);
 
 const benches: Record<string, () => Promise<void>> = {
-  serve: async () => (await import('./serve.ts')).benchServe(),
+  serve: async () => (await import('./serve.ts')).benchServe(rest),
   sync: async () => (await import('./sync.ts')).benchSync(rest),
   generate: async () => (await import('./generate.ts')).benchGenerate(rest),
   export: async () => (await import('./export.ts')).benchExport(rest),

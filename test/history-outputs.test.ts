@@ -31,7 +31,7 @@ import { openStore } from '../src/store/store.ts';
  * Set to undefined once the sync engine writes `changes` rows in its apply transaction (the lead's
  * issue-4 work); until then this test cannot pass and is skipped with the reason.
  */
-const SKIP: string | undefined = 'enable when the sync engine records change history in the apply transaction (issue 4)';
+const SKIP: string | undefined = undefined;
 
 test('a synced store publishes its history: events API, webhook, OneRoster CSV delta', { skip: SKIP ?? false }, async (t) => {
   const sim = await startSimulator({ size: 'tiny', auth: 'none', seed: 7 });

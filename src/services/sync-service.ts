@@ -13,6 +13,9 @@ import { runSync, type Approval, type RunResult, type SyncLogger, type SyncProgr
 import { DEFAULT_THRESHOLDS, type SyncPolicy, type Thresholds } from '../sync/planner.ts';
 import { StoreError } from '../store/errors.ts';
 import { loadApproval, pendingHold } from './hold-service.ts';
+import { deliverPendingWebhooks } from './webhook-service.ts';
+import { purgeExpired } from '../store/retention.ts';
+import { retentionDaysOf } from '../sync/schedule.ts';
 import type { SdsStats } from '../sds/rules.ts';
 import type { Toggles } from '../sds/toggles.ts';
 import { createSdsCodec } from './sds-codec.ts';
@@ -127,6 +130,11 @@ export interface SyncConnectionOptions {
   /** Continue a killed run from its staged pages (default true); false: fail it and start over. */
   resume?: boolean;
   /**
+   * After an applied run: POST its change events to the webhook subscribers and purge tombstones
+   * and history past the connection's retention. Default true.
+   */
+  afterApply?: boolean;
+  /**
    * Approve this pending hold (a run id) and re-run the sync to apply it, capped at what the hold
    * planned. The run uses the held run's mode. `approvedBy` is recorded.
    */
@@ -193,9 +201,33 @@ export async function syncConnection(options: SyncConnectionOptions): Promise<Sy
       await options.store.runs.resolveHold(approval.heldRunId, { state: 'approved', by: options.approvedBy ?? 'unknown' });
       await options.store.runs.setApprovedRun(approval.heldRunId, result.runId);
     }
+    if (options.afterApply !== false && !result.dryRun && (result.status === 'succeeded' || result.status === 'partial')) {
+      await afterApplied(options.store, connection, options.logger, options.signal);
+    }
     return codec ? { connection, result, sds: codec.stats } : { connection, result };
   } finally {
     await client.close();
+  }
+}
+
+/**
+ * What follows an applied run, outside its transaction; failures are logged, never fail the run:
+ * webhook delivery (issue 6: "after each applied run, events are POSTed") and retention (issue 4:
+ * tombstones kept for the connection's retention, default 30 days).
+ */
+async function afterApplied(store: Store, connection: Connection, logger: SyncLogger | undefined, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await purgeExpired(store, { connectionId: connection.id, retentionDays: retentionDaysOf(connection) });
+  } catch (err) {
+    logger?.warn('retention purge failed', { connectionId: connection.id, error: err instanceof Error ? err.message : String(err) });
+  }
+  try {
+    const reports = await deliverPendingWebhooks(store, { connectionId: connection.id, ...(signal ? { signal } : {}), ...(logger ? { logger } : {}) });
+    for (const r of reports) {
+      if (r.outcome === 'gave-up' || r.outcome === 'disabled') logger?.warn('webhook delivery incomplete', { connectionId: connection.id, subscriber: r.subscriberId, outcome: r.outcome });
+    }
+  } catch (err) {
+    logger?.warn('webhook delivery stopped', { connectionId: connection.id, error: err instanceof Error ? err.message : String(err) });
   }
 }
 
