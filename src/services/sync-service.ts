@@ -145,6 +145,8 @@ export interface SyncConnectionOptions {
   onProgress?: (p: SyncProgress) => void;
   logger?: SyncLogger;
   signal?: AbortSignal;
+  /** Graceful shutdown: stop after the current page and leave the run resumable (see runSync). */
+  release?: AbortSignal;
 }
 
 /** What `syncConnection` returns. */
@@ -194,6 +196,7 @@ export async function syncConnection(options: SyncConnectionOptions): Promise<Sy
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.release ? { release: options.release } : {}),
     });
     // The decision is recorded once the re-run got through: applied, or held again for changes
     // beyond the approval (that new hold supersedes this one). A failed re-run leaves it pending.

@@ -280,7 +280,7 @@ export class RunRepository {
         }))
         .where('id', '=', id)
         .where('status', '=', 'failed')
-        .where('error_code', '=', 'lease_expired')
+        .where('error_code', 'in', ['lease_expired', 'released'])
         .executeTakeFirst();
       return Number(res.numUpdatedRows) === 1;
     } catch (err) {

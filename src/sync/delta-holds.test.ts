@@ -234,3 +234,45 @@ describe('dry run', () => {
     await store.close();
   });
 });
+
+describe('release at shutdown', () => {
+  it('stops after the page in hand, keeps staged pages, and the next run resumes the same run without re-reading them', async () => {
+    const store = await newStore();
+    const p = new Provider(district(100));
+    const release = new AbortController();
+    let served = 0;
+    const counting = (r: MemoryPageReader) => ({
+      async *readPages(c: Parameters<MemoryPageReader['readPages']>[0], o?: Parameters<MemoryPageReader['readPages']>[1]) {
+        for await (const page of r.readPages(c, o)) {
+          served++;
+          yield page;
+        }
+      },
+    });
+    const first = await runSync({
+      store,
+      reader: counting(p.reader()),
+      connectionId: 'sis',
+      release: release.signal,
+      onProgress: (pr) => {
+        if (pr.collection === 'users' && pr.pages === 5) release.abort();
+      },
+    });
+    assert.equal(first.status, 'failed');
+    assert.equal(first.error?.code, 'released');
+    assert.deepEqual((await store.records.countLive('sis')).users, { active: 0, deleted: 0 }, 'nothing applied');
+    assert.ok((await store.staging.checkpoints(first.runId)).size > 0, 'checkpoints kept');
+    const servedBefore = served;
+    const second = await runSync({ store, reader: counting(p.reader()), connectionId: 'sis' });
+    assert.equal(second.runId, first.runId, 'the same run continues');
+    assert.equal(second.resumes, 1);
+    assert.equal(second.status, 'succeeded');
+    assert.equal(second.entities.users?.created, 100);
+    assert.equal(second.entities.users?.pages, 15, 'page counts continue from the checkpoint');
+    // users: 100 items / 7 per page = 15 pages; 5 were staged before the release.
+    assert.equal(served - servedBefore, 10 + 1, 'only the 10 unread users pages, then the (empty) enrollments page, were fetched');
+    assert.deepEqual((await store.records.countLive('sis')).users, { active: 100, deleted: 0 });
+    assert.equal((await store.staging.checkpoints(first.runId)).size, 0, 'staging cleaned after the apply');
+    await store.close();
+  });
+});

@@ -117,6 +117,12 @@ export interface RunSyncOptions {
    * has staged pages: the same run id, pages already staged are not fetched again. Default true.
    */
   resume?: boolean;
+  /**
+   * Graceful shutdown (a worker's SIGTERM): when it fires, the run stops after the page in hand,
+   * keeps its staged pages and checkpoints, and ends `failed` with code `released`, so the next
+   * run of the connection (any worker) resumes it.
+   */
+  release?: AbortSignal;
   /** Collections to pull; default the five required ones. Add `courses`/`demographics` when enabled. */
   entities?: readonly CollectionName[];
   onProgress?: (progress: SyncProgress) => void;
@@ -204,6 +210,9 @@ interface Checkpoint {
   ep: EndpointCounts | undefined;
   providerStart: string | undefined;
 }
+
+/** The run was released at shutdown (see `RunSyncOptions.release`). */
+class RunReleased extends Error {}
 
 /** The provider's order broke the sorted-mode assumption: re-read the collection in general mode. */
 class OrderBroken extends Error {}
@@ -323,7 +332,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   let run: Awaited<ReturnType<typeof store.runs.start>> | undefined;
   if (options.resume !== false && !dryRun && !options.approval) {
     const last = (await store.runs.list({ connectionId, limit: 1 }))[0];
-    if (last && last.status === 'failed' && last.error?.code === 'lease_expired' && last.mode === mode && !last.dryRun && last.approvalOf === undefined) {
+    const resumable = last?.error?.code === 'lease_expired' || last?.error?.code === 'released';
+    if (last && last.status === 'failed' && resumable && last.mode === mode && !last.dryRun && last.approvalOf === undefined) {
       const saved = await store.staging.checkpoints(last.id);
       if (saved.size > 0 && (await store.runs.adopt(last.id, leaseOwner))) {
         run = (await store.runs.get(last.id))!;
@@ -361,6 +371,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   const toApply = new Map<CollectionName, ApplyCollection>();
   let firstError: RunError | undefined;
   let aborted = false;
+  let keepStaging = false;
   const timings: RunTimings = { readWait: 0, normalize: 0, lookup: 0, stage: 0, bookkeeping: 0, plan: 0, apply: 0, cleanup: 0 };
 
   const heartbeat = async (): Promise<void> => {
@@ -618,6 +629,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         const tb = performance.now();
         await heartbeat();
         timings.bookkeeping += performance.now() - tb;
+        if (options.release?.aborted) throw new RunReleased();
       }
     } catch (err) {
       // Stop the reader (and its prefetched request) before surfacing the failure.
@@ -811,6 +823,28 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     log?.info('sync finished', { runId, connectionId, status, durationMs: result.durationMs });
     return result;
   } catch (err) {
+    if (err instanceof RunReleased) {
+      // Keep the staged pages: the next run of this connection resumes from them.
+      keepStaging = true;
+      const error: RunError = { code: 'released', message: 'the process released the run at shutdown; its staged pages are kept and the next run resumes it' };
+      await store.runs.finish(runId, { status: 'failed', entities, requests: perEndpoint, issues, error });
+      log?.info('run released at shutdown', { runId, connectionId });
+      for (const k of Object.keys(timings) as Array<keyof RunTimings>) timings[k] = Math.round(timings[k]);
+      return {
+        runId,
+        resumes: run.resumes,
+        status: 'failed',
+        mode,
+        dryRun,
+        sdsStatus: 'failed',
+        entities,
+        requests: { perEndpoint },
+        issues,
+        durationMs: Math.round(performance.now() - started),
+        timings,
+        error,
+      };
+    }
     // Unexpected failure (store, bug): the apply transaction (if begun) rolled back; record why.
     const code = (err as { code?: unknown } | null)?.code;
     const error: RunError = {
@@ -826,7 +860,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       .catch(() => undefined); // the original error matters more
     throw err;
   } finally {
-    await store.staging.discard(runId).catch(() => undefined);
+    if (!keepStaging) await store.staging.discard(runId).catch(() => undefined);
   }
 }
 
