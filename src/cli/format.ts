@@ -79,6 +79,7 @@ export function runJson(result: RunResult): Record<string, unknown> {
       invalid: c.invalid,
       restored: c.restored,
       duplicates: c.duplicates,
+      skipped: c.skipped ?? 0,
       outcome: c.outcome,
       ...(c.total !== undefined ? { total: c.total } : {}),
       ...(c.error ? { error: c.error } : {}),

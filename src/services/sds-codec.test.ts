@@ -61,6 +61,7 @@ test('toggles off: contacts not ingested with no issue, flags and agents dropped
   const codec = createSdsCodec(NONE);
   const c = codec.readEntity('users', contact);
   assert.equal(c.record, undefined);
+  assert.equal(c.skipped, true, 'skipped, not invalid');
   assert.deepEqual(c.issues, []);
   const s = codec.readEntity('users', student);
   const u = s.record as User;
@@ -69,7 +70,9 @@ test('toggles off: contacts not ingested with no issue, flags and agents dropped
   assert.deepEqual(s.issues, []);
   const d = codec.readEntity('demographics', { sourcedId: 'stu-1', status: 'active', dateLastModified: '2026-01-01T00:00:00Z' });
   assert.equal(d.record, undefined);
+  assert.equal(d.skipped, true);
   assert.deepEqual(d.issues, []);
+  assert.equal(s.skipped, undefined, 'a student is ingested');
   assert.deepEqual(codec.stats.skippedByToggle, { contacts: 1, demographics: 1 });
   assert.equal(codec.stats.flagsIgnoredByToggle, 1);
 });

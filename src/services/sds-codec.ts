@@ -10,9 +10,9 @@
  * change the salt, or unchanged records would keep the output of the old toggles.
  *
  * Toggled-off data (contacts with contacts off, demographics with demographics off) is returned as
- * "not ingested" with NO issue. The engine has no notion of "skipped": it counts such a record as
- * `invalid` and (general mode) stages its key as invalid, which keeps an existing live row as its
- * last-known-good copy rather than deleting it. `stats.skippedByToggle` tells them apart.
+ * `skipped` with NO issue: "with a toggle off that data is not ingested at all". The engine counts
+ * it as `skipped` and treats it as absent, so contacts stored while the toggle was on are
+ * tombstoned by the next full sync (a mass deletion the safeguards hold for approval).
  *
  * Reference checks (`checkReferences`) are NOT applied here: the fast path hides unchanged records
  * from the codec, so on a re-sync "ids seen earlier in this run" misses every unchanged target and
@@ -47,10 +47,14 @@ export function createSdsCodec(toggles: Toggles): SdsCodec {
     version: `${DEFAULT_CODEC.version}+sds:${toggleBits(toggles)}`,
     canonicalJson: DEFAULT_CODEC.canonicalJson,
     stats: validator.stats,
-    readEntity(collection: CollectionName, raw: unknown): { record?: AnyEntity; issues: DataIssue[] } {
+    readEntity(collection: CollectionName, raw: unknown): { record?: AnyEntity; issues: DataIssue[]; skipped?: boolean } {
       const res = DEFAULT_CODEC.readEntity(collection, raw);
       const record = res.record;
       if (record === undefined) return res;
+      if (!validator.ingests(collection, record)) {
+        validator.check(collection, record as EntityByCollection[typeof collection], []); // counts stats.skippedByToggle
+        return { issues: [], skipped: true };
+      }
       // The reader keeps the record only without errors; an error among its issues still drops it
       // in the engine, so SDS checks would only add noise.
       for (const i of res.issues) if (i.severity === 'error') return res;

@@ -49,6 +49,8 @@ export interface EntityCounts {
   invalid: number;
   /** Repeats of a sourcedId already seen in this run's collection (the first one is kept). */
   duplicates: number;
+  /** Records not ingested by choice (an optional-data toggle is off); treated as absent. */
+  skipped?: number;
   pages: number;
   bytes: number;
   /** `X-Total-Count` when the provider sent one. */

@@ -276,3 +276,24 @@ describe('release at shutdown', () => {
     await store.close();
   });
 });
+
+describe('optional-data toggles in the engine', () => {
+  it('contacts toggled off are skipped (not invalid) and stored contacts are tombstoned as absent', async () => {
+    const { createSdsCodec } = await import('../services/sds-codec.ts');
+    const store = await newStore();
+    const data = district(3);
+    data.orgs = [{ ...org('s1'), identifier: 'S1' } as ReturnType<typeof org>];
+    data.users = data.users.map((u) => ({ ...u, identifier: `ID-${u.sourcedId}` }));
+    for (const id of ['p1', 'p2']) {
+      data.users.push({ ...user(id), identifier: `ID-${id}`, role: 'parent', email: `${id}@home.example` } as ReturnType<typeof user>);
+    }
+    const p = new Provider(data);
+    const on = await runSync({ store, reader: p.reader(), connectionId: 'sis', codec: createSdsCodec({ contacts: true, demographics: false, userFlags: true }) });
+    assert.equal(on.entities.users?.created, 5, JSON.stringify(on.issues));
+    const off = await runSync({ store, reader: p.reader(), connectionId: 'sis', codec: createSdsCodec({ contacts: false, demographics: false, userFlags: true }) });
+    const u = off.entities.users!;
+    assert.deepEqual([u.skipped, u.invalid, u.deletedByAbsence, u.unchanged], [2, 0, 2, 3]);
+    assert.deepEqual((await store.records.countLive('sis')).users, { active: 3, deleted: 2 });
+    await store.close();
+  });
+});

@@ -266,7 +266,7 @@ interface Entry {
   fp: string;
   id: string | undefined;
   /** Set once the record has been through readEntity. */
-  read?: { record: AnyEntity | undefined; issues: DataIssue[] };
+  read?: { record: AnyEntity | undefined; issues: DataIssue[]; skipped: boolean };
 }
 
 interface ReadState {
@@ -412,7 +412,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       e.id ??= issue.sourcedId;
     }
     if (record) e.id = record.sourcedId;
-    e.read = { record, issues: res.issues };
+    e.read = { record, issues: res.issues, skipped: res.skipped === true };
     return e.read;
   };
 
@@ -517,6 +517,14 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       }
       const tn = performance.now();
       const read = readEntry(c, e);
+      if (read.skipped) {
+        // Not ingested by choice: absent. General mode stages nothing (the anti-join tombstones a
+        // live row); sorted mode passed the id as present, so it marks a live row absent itself.
+        counts.skipped = (counts.skipped ?? 0) + 1;
+        if (state.mode === 'sorted' && k !== undefined && !k.deleted) rows.push({ sourcedId: id!, op: StageOp.absent });
+        normalizeMs += performance.now() - tn;
+        continue;
+      }
       for (const issue of read.issues) found.push(issue);
       const record = read.record;
       if (record === undefined) {

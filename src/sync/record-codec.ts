@@ -15,8 +15,12 @@ export interface RecordCodec {
    * goes through the new reader once, instead of being skipped as unchanged.
    */
   readonly version: string;
-  /** Lenient read: `record` is absent when an error-severity issue dropped it. */
-  readEntity(collection: CollectionName, raw: unknown): { record?: AnyEntity; issues: DataIssue[] };
+  /**
+   * Lenient read: `record` is absent when an error-severity issue dropped it, or when `skipped`:
+   * the record is not ingested by choice (an optional-data toggle is off). A skipped record is
+   * neither invalid nor kept: the store treats it as absent.
+   */
+  readEntity(collection: CollectionName, raw: unknown): { record?: AnyEntity; issues: DataIssue[]; skipped?: boolean };
   /** Key-sorted, whitespace-free JSON; equal data gives equal text. */
   canonicalJson(value: unknown): string;
 }
