@@ -14,10 +14,10 @@
  * it as `skipped` and treats it as absent, so contacts stored while the toggle was on are
  * tombstoned by the next full sync (a mass deletion the safeguards hold for approval).
  *
- * Reference checks (`checkReferences`) are NOT applied here: the fast path hides unchanged records
- * from the codec, so on a re-sync "ids seen earlier in this run" misses every unchanged target and
- * would drop valid records with false dangling-reference errors. They need the engine's staging
- * (live + staged ids), i.e. a hook in src/sync/full-sync.ts.
+ * Reference checks (`checkReferences`) are not applied per record here: the fast path hides
+ * unchanged records from the codec, so "ids seen earlier in this run" would miss every unchanged
+ * target. `references: true` asks the engine to run them after staging instead
+ * (src/sync/reference-check.ts), against live + staged ids.
  */
 import type { DataIssue } from '../oneroster/issues.ts';
 import type { AnyEntity, CollectionName, EntityByCollection } from '../oneroster/types.ts';
@@ -46,6 +46,7 @@ export function createSdsCodec(toggles: Toggles): SdsCodec {
   return {
     version: `${DEFAULT_CODEC.version}+sds:${toggleBits(toggles)}`,
     canonicalJson: DEFAULT_CODEC.canonicalJson,
+    references: true,
     stats: validator.stats,
     readEntity(collection: CollectionName, raw: unknown): { record?: AnyEntity; issues: DataIssue[]; skipped?: boolean } {
       const res = DEFAULT_CODEC.readEntity(collection, raw);

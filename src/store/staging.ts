@@ -228,6 +228,53 @@ export class StagingArea {
     for (const { id } of ids) if (id !== keep && staged.has(id)) await this.discard(id);
   }
 
+  /** Active live sourcedIds of a connection's collection (from the covering `_fp` index). */
+  async liveActiveIds(connectionId: string, c: CollectionName): Promise<string[]> {
+    const r = await sql<{ sourced_id: string }>`select sourced_id from ${sql.table(liveTable(c))}
+      where connection_id = ${connectionId} and deleted_run is null`.execute(this.#db);
+    return r.rows.map((x) => x.sourced_id);
+  }
+
+  /** Every staged sourcedId of a run's collection with its op. */
+  async stagedOps(runId: number, c: CollectionName): Promise<Array<[string, StageOp]>> {
+    await this.ensureTables();
+    const r = await sql<{ sourced_id: string; op: number }>`select sourced_id, op from ${sql.table(stageTable(c))} where run_id = ${runId}`.execute(this.#db);
+    return r.rows.map((x) => [x.sourced_id, Number(x.op) as StageOp]);
+  }
+
+  /**
+   * A batch of the run's staged rows that will be written (create/update/restore), in sourcedId
+   * order after `after`, with `columns` (stage columns, e.g. `data` or the typed reference columns).
+   */
+  async stagedWrites(runId: number, c: CollectionName, columns: readonly string[], after: string | undefined, limit: number): Promise<Array<Record<string, unknown>>> {
+    await this.ensureTables();
+    const stage = stageTable(c);
+    const cols = sql.join(['sourced_id', 'op', ...columns].map((n) => sql.ref(n)));
+    const r = await sql<Record<string, unknown>>`select ${cols} from ${sql.table(stage)}
+      where run_id = ${runId} and op in (${StageOp.create}, ${StageOp.update}, ${StageOp.restore})
+      ${after === undefined ? sql`` : sql`and sourced_id > ${after}`}
+      order by sourced_id limit ${limit}`.execute(this.#db);
+    return r.rows;
+  }
+
+  /** Turns staged writes into `invalid` (dropped after staging, e.g. by a reference check). */
+  async markInvalid(runId: number, c: CollectionName, sourcedIds: readonly string[]): Promise<void> {
+    await this.ensureTables();
+    const stage = stageTable(c);
+    await this.#db.transaction().execute(async (trx) => {
+      for (let i = 0; i < sourcedIds.length; i += 500) {
+        const ids = sourcedIds.slice(i, i + 500);
+        await sql`update ${sql.table(stage)} set op = ${StageOp.invalid} where run_id = ${runId} and sourced_id in (${sql.join(ids)})`.execute(trx);
+      }
+    });
+  }
+
+  /** Replaces a staged write's data (a value dropped after staging); the raw fingerprint is cleared. */
+  async rewriteStaged(runId: number, c: CollectionName, sourcedId: string, data: string, hash: string): Promise<void> {
+    await sql`update ${sql.table(stageTable(c))} set data = ${data}, content_hash = ${hash}, raw_fp = null
+      where run_id = ${runId} and sourced_id = ${sourcedId}`.execute(this.#db);
+  }
+
   /** How many live rows the absence rule would tombstone. */
   async absentCount(ctx: { runId: number; connectionId: string }, c: CollectionName, rule: AbsenceRule): Promise<number> {
     await this.ensureTables();

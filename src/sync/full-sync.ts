@@ -42,6 +42,7 @@ import type { AbsenceRule, ApplyCollection, CollectionStager, KnownRow, StageRow
 import type { Store } from '../store/store.ts';
 import { runStatus as sdsRunStatus } from '../sds/rules.ts';
 import { fieldDiff } from './field-diff.ts';
+import { checkStagedReferences } from './reference-check.ts';
 import {
   DEFAULT_POLICY,
   REQUIRED_COLLECTIONS,
@@ -150,6 +151,8 @@ export interface RunTimings {
   stage: number;
   /** Issue rows and heartbeats. */
   bookkeeping: number;
+  /** Reference checks after staging (SDS rules on). */
+  references: number;
   /** Counting planned deletions/updates against the safeguards. */
   plan: number;
   /** The one apply transaction (incl. the run's final state), or recording a held/dry run's plan. */
@@ -372,7 +375,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   let firstError: RunError | undefined;
   let aborted = false;
   let keepStaging = false;
-  const timings: RunTimings = { readWait: 0, normalize: 0, lookup: 0, stage: 0, bookkeeping: 0, plan: 0, apply: 0, cleanup: 0 };
+  const timings: RunTimings = { readWait: 0, normalize: 0, lookup: 0, stage: 0, bookkeeping: 0, references: 0, plan: 0, apply: 0, cleanup: 0 };
 
   const heartbeat = async (): Promise<void> => {
     if (Date.now() - lastBeat < heartbeatMs) return;
@@ -719,6 +722,35 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         if (options.signal?.aborted) aborted = true;
         log?.warn('collection read failed; keeping last-known-good rows', { runId, connectionId, collection: c, code: err.code });
       }
+    }
+
+    // Referential integrity against what will exist after the apply (SDS rules on).
+    if (codec.references && !aborted && toApply.size > 0) {
+      const tr = performance.now();
+      const refs = await checkStagedReferences({
+        staging: store.staging,
+        runId,
+        connectionId,
+        applied: toApply,
+        ingested: new Set(collections),
+        canonicalJson: (v) => codec.canonicalJson(v),
+        report: async (c, found) => {
+          const cur = emptyIssueSummary();
+          const keep = countIssues(found, cur);
+          mergeIssues(issues, cur);
+          await storeIssues(keep);
+        },
+      });
+      for (const [c, d] of refs.dropped) {
+        const counts = entities[c]!;
+        counts.created -= d.created;
+        counts.updated -= d.updated;
+        counts.restored -= d.restored;
+        counts.invalid += d.created + d.updated + d.restored;
+        const ap = toApply.get(c);
+        if (ap) ap.writes -= d.created + d.updated + d.restored;
+      }
+      timings.references = performance.now() - tr;
     }
 
     let status: RunResult['status'];

@@ -23,6 +23,11 @@ export interface RecordCodec {
   readEntity(collection: CollectionName, raw: unknown): { record?: AnyEntity; issues: DataIssue[]; skipped?: boolean };
   /** Key-sorted, whitespace-free JSON; equal data gives equal text. */
   canonicalJson(value: unknown): string;
+  /**
+   * Check references after staging (`reference-check.ts`): dangling required references drop the
+   * record, optional ones drop the value. The SDS codec turns this on.
+   */
+  readonly references?: boolean;
 }
 
 /** Bump `version` when reader.ts / canonical.ts change their output (see RecordCodec.version). */
