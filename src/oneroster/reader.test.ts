@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readEntity, RULES, type RuleCode } from './reader.ts';
+import { readEntity, RULE_FIX, RULES, type RuleCode } from './reader.ts';
 import { FULL_RECORDS } from './sample-records.ts';
 import { COLLECTIONS, type CollectionName } from './types.ts';
 import type { DataIssue } from './issues.ts';
@@ -380,5 +380,14 @@ describe('RULES', () => {
     const missing = (Object.keys(RULES) as RuleCode[]).filter((r) => !seenRules.has(r));
     assert.deepEqual(missing, []);
     for (const r of seenRules) assert.ok(r in RULES, `undeclared rule ${r}`);
+  });
+});
+
+describe('issue messages say what to fix at the SIS', () => {
+  it('every reader rule has a fix text, and messages carry it', () => {
+    for (const code of Object.keys(RULES) as Array<keyof typeof RULES>) assert.ok(RULE_FIX[code]?.length > 10, `fix text for ${code}`);
+    const r = readEntity('users', { sourcedId: 'u1', status: 'active', dateLastModified: '2026-01-01T00:00:00Z', enabledUser: true, role: 'student', givenName: 'A', familyName: 'B', orgs: [] });
+    const msg = r.issues.find((i) => i.rule === 'required-field')?.message ?? '';
+    assert.match(msg, /Fix at the SIS: .+\[required-field\]$/);
   });
 });

@@ -75,6 +75,38 @@ export const RULES = {
 
 export type RuleCode = keyof typeof RULES;
 
+/**
+ * What to change at the SIS for each rule, appended to every message ("a message that says what to
+ * fix at the SIS", issue 5). Corrections the reader made itself say so: fixing them at the source
+ * silences the warning.
+ */
+export const RULE_FIX: Readonly<Record<RuleCode, string>> = {
+  'not-an-object': 'the OneRoster export sends something other than a record here; report it to the SIS vendor.',
+  'missing-sourced-id': 'every record needs a non-empty sourcedId; check the SIS export or integration settings.',
+  'required-field': 'fill in this field for the record in the SIS.',
+  'invalid-status': 'set the record status to active, or tobedeleted for removed records.',
+  'invalid-datetime': 'the SIS must send dateLastModified as an ISO 8601 datetime (e.g. 2026-09-01T12:00:00Z); report it to the SIS vendor.',
+  'invalid-date': 'enter the date as a calendar date (YYYY-MM-DD) in the SIS.',
+  'date-truncated': 'the SIS sends a datetime where a date belongs; correct the field to silence this.',
+  'invalid-enum': 'choose one of the OneRoster 1.1 values for this field in the SIS.',
+  'enum-case': 'the SIS spells this value with different capitals; correct it to silence this warning.',
+  'role-mapped': 'the SIS sends a OneRoster 1.2 role; map it to a 1.1 role in the SIS to silence this.',
+  'invalid-boolean': 'the SIS must send true or false here.',
+  'boolean-numeric': 'the SIS sends 1/0 for a boolean; send true/false to silence this.',
+  'invalid-type': 'the SIS sends the wrong kind of value for this field; report it to the SIS vendor.',
+  'unknown-grade': 'use a CEDS grade level (KG, 01…12, PK, …) for the record in the SIS.',
+  'grade-normalised': 'write the grade as a CEDS code (e.g. 09, KG) in the SIS to silence this.',
+  'invalid-reference': 'link the record to an existing record (with its sourcedId) in the SIS.',
+  'reference-type': 'the SIS sends a wrong reference type; report it to the SIS vendor.',
+  'reference-bare-id': 'the SIS sends references as plain ids; report it to the SIS vendor.',
+  'reference-sourceid-typo': 'the SIS writes "sourceId" for "sourcedId"; report it to the SIS vendor.',
+  'single-for-array': 'the SIS sends one object where a list belongs; report it to the SIS vendor.',
+  'invalid-user-id': 'give every user id entry a type and an identifier in the SIS.',
+  'invalid-school-year': 'enter the school year as a four-digit year (e.g. 2027) in the SIS.',
+  'school-year-normalised': 'enter the school year as its end year (e.g. 2027) in the SIS to silence this.',
+  'invalid-metadata': 'the SIS sends metadata that is not an object; report it to the SIS vendor.',
+};
+
 export interface ReadResult<T> {
   /** The normalised record; absent when an `error` issue dropped it. */
   record?: T;
@@ -152,7 +184,7 @@ function report(ctx: Ctx, severity: Severity, rule: RuleCode, field: string, det
     rule,
     entity: ctx.entity,
     field,
-    message: `${ctx.entity} ${ctx.sourcedId ?? '(no sourcedId)'}: ${field} ${detail} [${rule}]`,
+    message: `${ctx.entity} ${ctx.sourcedId ?? '(no sourcedId)'}: ${field} ${detail}. Fix at the SIS: ${RULE_FIX[rule]} [${rule}]`,
   };
   if (ctx.sourcedId !== undefined) issue.sourcedId = ctx.sourcedId;
   if (value !== undefined && VALUE_SAFE_FIELDS.has(topField(field))) issue.value = showValue(value);
