@@ -62,6 +62,8 @@ export interface StageRow {
   fp?: string | null;
   /** JSON `FieldDiff` against the live row (updates, restores, deletes); becomes the change row's `fields`. */
   diff?: string;
+  /** The record's reference fields (JSON), for the reference check after staging. */
+  refs?: string;
 }
 
 export interface StageContext {
@@ -257,6 +259,12 @@ export class StagingArea {
     return r.rows;
   }
 
+  /** One staged record's data. */
+  async stagedData(runId: number, c: CollectionName, sourcedId: string): Promise<string | undefined> {
+    const r = await sql<{ data: string | null }>`select data from ${sql.table(stageTable(c))} where run_id = ${runId} and sourced_id = ${sourcedId}`.execute(this.#db);
+    return r.rows[0]?.data ?? undefined;
+  }
+
   /** Turns staged writes into `invalid` (dropped after staging, e.g. by a reference check). */
   async markInvalid(runId: number, c: CollectionName, sourcedIds: readonly string[]): Promise<void> {
     await this.ensureTables();
@@ -269,10 +277,30 @@ export class StagingArea {
     });
   }
 
-  /** Replaces a staged write's data (a value dropped after staging); the raw fingerprint is cleared. */
-  async rewriteStaged(runId: number, c: CollectionName, sourcedId: string, data: string, hash: string): Promise<void> {
-    await sql`update ${sql.table(stageTable(c))} set data = ${data}, content_hash = ${hash}, raw_fp = null
-      where run_id = ${runId} and sourced_id = ${sourcedId}`.execute(this.#db);
+  /**
+   * Replaces a staged write's data (a value dropped after staging; the raw fingerprint is cleared
+   * so the next run reads the record again). An update whose new data equals the live row becomes
+   * `unchanged`; otherwise `diff` (against the live row) is recomputed by `diffWith`.
+   * @returns the op after the rewrite.
+   */
+  async rewriteStaged(
+    ctx: { runId: number; connectionId: string },
+    c: CollectionName,
+    sourcedId: string,
+    data: string,
+    hash: string,
+    diffWith: (liveData: string) => string,
+  ): Promise<StageOp> {
+    const live = await sql<{ content_hash: string; data: string; deleted_run: number | null }>`select content_hash, data, deleted_run from ${sql.table(liveTable(c))}
+      where connection_id = ${ctx.connectionId} and sourced_id = ${sourcedId}`.execute(this.#db);
+    const row = live.rows[0];
+    const staged = await sql<{ op: number }>`select op from ${sql.table(stageTable(c))} where run_id = ${ctx.runId} and sourced_id = ${sourcedId}`.execute(this.#db);
+    let op = Number(staged.rows[0]?.op ?? StageOp.create) as StageOp;
+    if (op === StageOp.update && row && row.content_hash === hash) op = StageOp.unchanged;
+    const diff = row && op !== StageOp.unchanged ? diffWith(row.data) : null;
+    await sql`update ${sql.table(stageTable(c))} set data = ${data}, content_hash = ${hash}, raw_fp = null, diff = ${diff}, op = ${op}
+      where run_id = ${ctx.runId} and sourced_id = ${sourcedId}`.execute(this.#db);
+    return op;
   }
 
   /** How many live rows the absence rule would tombstone. */
@@ -388,8 +416,31 @@ function checkpointUpsert(runId: number, collection: CollectionName, state: stri
     on conflict (run_id, collection) do update set state = excluded.state`;
 }
 
+/**
+ * Version of the stage tables' layout. Stage tables are created idempotently, not migrated: when
+ * the layout changes, the old tables are dropped (their staged pages are scratch data; a run
+ * killed across an upgrade starts over) and created anew.
+ */
+export const STAGE_LAYOUT_VERSION = 2;
+const STAGE_META = 'stage_meta';
+
 async function createStageTables(db: Kysely<Database>, where: StageLocation): Promise<void> {
   const schema = where.schema === undefined ? db.schema : db.schema.withSchema(where.schema);
+  const loose = db as unknown as Kysely<any>; // SAFETY: stage_meta is not in the typed schema.
+  await (where.unlogged ? schema.createTable(STAGE_META).modifyFront(sql`unlogged`) : schema.createTable(STAGE_META))
+    .ifNotExists()
+    .addColumn('version', 'integer', (col) => col.notNull())
+    .execute();
+  const meta = (await loose.selectFrom(STAGE_META).select('version').execute()) as Array<{ version: number }>;
+  if (meta.length === 0 || Number(meta[0]!.version) !== STAGE_LAYOUT_VERSION) {
+    await loose.transaction().execute(async (trx) => {
+      const s = where.schema === undefined ? trx.schema : trx.schema.withSchema(where.schema);
+      await s.dropTable(CHECKPOINTS).ifExists().execute();
+      for (const c of Object.keys(ENTITY_COLUMNS) as CollectionName[]) await s.dropTable(stageTable(c)).ifExists().execute();
+      await trx.deleteFrom(STAGE_META).execute();
+      await trx.insertInto(STAGE_META).values({ version: STAGE_LAYOUT_VERSION }).execute();
+    });
+  }
   const create = (name: string) => {
     const t = schema.createTable(name).ifNotExists();
     return where.unlogged ? t.modifyFront(sql`unlogged`) : t;
@@ -412,7 +463,8 @@ async function createStageTables(db: Kysely<Database>, where: StageLocation): Pr
       .addColumn('data', 'text')
       .addColumn('raw', 'text')
       .addColumn('raw_fp', 'text')
-      .addColumn('diff', 'text');
+      .addColumn('diff', 'text')
+      .addColumn('refs', 'text');
     for (const col of ENTITY_COLUMNS[c]) t = t.addColumn(col.name, col.type);
     await t.addPrimaryKeyConstraint(`${name}_pk`, ['run_id', 'sourced_id']).execute();
   }
@@ -506,7 +558,7 @@ export function stageValues(c: CollectionName, runId: number, row: StageRow): Ar
   const base: Array<string | number | null> = [runId, row.sourcedId, row.op, row.hash ?? null];
   if (row.op < STAGE_WRITE_MIN || row.record === undefined) return base;
   const rec = row.record;
-  base.push(rec.status, rec.dateLastModified ?? null, row.data ?? null, row.rawJson ?? null, row.fp ?? null, row.diff ?? null);
+  base.push(rec.status, rec.dateLastModified ?? null, row.data ?? null, row.rawJson ?? null, row.fp ?? null, row.diff ?? null, row.refs ?? null);
   for (const col of ENTITY_COLUMNS[c]) base.push(col.get(rec));
   return base;
 }
@@ -515,7 +567,7 @@ export function stageValues(c: CollectionName, runId: number, row: StageRow): Ar
 export function stageColumns(c: CollectionName, full: boolean): string[] {
   const base = ['run_id', 'sourced_id', 'op', 'content_hash'];
   if (!full) return base;
-  return [...base, 'status', 'date_last_modified', 'data', 'raw', 'raw_fp', 'diff', ...ENTITY_COLUMNS[c].map((col) => col.name)];
+  return [...base, 'status', 'date_last_modified', 'data', 'raw', 'raw_fp', 'diff', 'refs', ...ENTITY_COLUMNS[c].map((col) => col.name)];
 }
 
 function toKnown(r: Record<string, unknown>): KnownRow {

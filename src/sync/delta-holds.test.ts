@@ -297,3 +297,41 @@ describe('optional-data toggles in the engine', () => {
     await store.close();
   });
 });
+
+describe('reference checks after staging (SDS codec)', () => {
+  it('drops records with dangling required references (cascading), drops dangling optional ones from the data', async () => {
+    const { createSdsCodec } = await import('../services/sds-codec.ts');
+    const codec = () => createSdsCodec({ contacts: true, demographics: false, userFlags: true });
+    const store = await newStore();
+    const data = district(2);
+    data.orgs = [{ ...org('s1'), identifier: 'S1' } as ReturnType<typeof org>];
+    data.users = data.users.map((u) => ({ ...u, identifier: `ID-${u.sourcedId}` }));
+    // u000 lists a guardian that exists and one that does not.
+    data.users.push({ ...user('p1'), identifier: 'ID-p1', role: 'guardian', email: 'p1@home.example' } as ReturnType<typeof user>);
+    data.users[0] = { ...data.users[0]!, agents: [ref('p1', 'user'), ref('ghost', 'user')] } as ReturnType<typeof user>;
+    const enr = (id: string, u: string, k: string) => ({ sourcedId: id, status: 'active', dateLastModified: T0, role: 'student', user: ref(u, 'user'), class: ref(k, 'class'), school: ref('s1', 'org') });
+    // k2 points at a school that does not exist: dropped, and its enrollment with it.
+    data.classes.push({ ...klass('k2'), school: ref('nowhere', 'org') });
+    data.enrollments = [enr('e1', 'u000', 'k1'), enr('e2', 'u001', 'k2'), enr('e3', 'nobody', 'k1')];
+    const p = new Provider(data);
+    const res = await runSync({ store, reader: p.reader(), connectionId: 'sis', codec: codec() });
+    assert.equal(res.entities.classes?.created, 1);
+    assert.equal(res.entities.classes?.invalid, 1);
+    assert.deepEqual([res.entities.enrollments?.created, res.entities.enrollments?.invalid], [1, 2]);
+    const issues = await store.issues.list(res.runId, {});
+    const got = issues.map((i) => `${i.entity} ${i.sourcedId} ${i.rule} ${i.field}`).sort();
+    assert.deepEqual(got, [
+      'classes k2 dangling-reference school.sourcedId',
+      'enrollments e2 dangling-reference class.sourcedId',
+      'enrollments e3 dangling-reference user.sourcedId',
+      'users u000 dangling-reference-dropped agents[1].sourcedId',
+    ]);
+    const u0 = await store.records.get('users', 'sis', 'u000');
+    assert.deepEqual((u0?.record as { agents?: Array<{ sourcedId: string }> }).agents?.map((a) => a.sourcedId), ['p1'], 'the dangling agent was dropped from the stored record');
+    assert.equal(await store.records.get('classes', 'sis', 'k2'), undefined);
+    // Re-sync of unchanged data: the kept-and-fixed user is stable, nothing is rewritten again.
+    const again = await runSync({ store, reader: p.reader(), connectionId: 'sis', codec: codec() });
+    assert.equal(again.entities.users?.updated, 0, JSON.stringify(again.entities.users));
+    await store.close();
+  });
+});

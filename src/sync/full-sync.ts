@@ -42,7 +42,7 @@ import type { AbsenceRule, ApplyCollection, CollectionStager, KnownRow, StageRow
 import type { Store } from '../store/store.ts';
 import { runStatus as sdsRunStatus } from '../sds/rules.ts';
 import { fieldDiff } from './field-diff.ts';
-import { checkStagedReferences } from './reference-check.ts';
+import { checkStagedReferences, refsOf } from './reference-check.ts';
 import {
   DEFAULT_POLICY,
   REQUIRED_COLLECTIONS,
@@ -554,6 +554,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       if (op >= STAGE_WRITE_MIN) {
         const row: StageRow = { sourcedId: record.sourcedId, op, hash, record, data, fp: read.issues.length === 0 ? e.fp : null };
         if (!jsonEqual(e.item, record)) row.rawJson = e.json;
+        if (codec.references) {
+          const refs = refsOf(c, record);
+          if (refs !== undefined) row.refs = refs;
+        }
         rows.push(row);
         rowOps.push(op);
       } else if (state.mode === 'general') {
@@ -756,6 +760,11 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         counts.invalid += d.created + d.updated + d.restored;
         const ap = toApply.get(c);
         if (ap) ap.writes -= d.created + d.updated + d.restored;
+      }
+      for (const [c, { n }] of refs.unchangedAfterRewrite) {
+        const counts = entities[c]!;
+        counts.updated -= n;
+        counts.unchanged += n;
       }
       timings.references = performance.now() - tr;
     }

@@ -20,6 +20,7 @@ import type { AnyEntity, CollectionName, EntityByCollection } from '../oneroster
 import { REFERENCE_RULES, checkReferences } from '../sds/rules.ts';
 import { StageOp } from '../store/schema.ts';
 import type { AbsenceRule, StagingArea } from '../store/staging.ts';
+import { fieldDiff } from './field-diff.ts';
 import { hashCanonical } from './record-codec.ts';
 import { DEPENDENCY_ORDER } from './planner.ts';
 
@@ -27,12 +28,28 @@ import { DEPENDENCY_ORDER } from './planner.ts';
 export interface ReferenceOutcome {
   dropped: Map<CollectionName, { created: number; updated: number; restored: number }>;
   rewritten: number;
+  /** Updates that turned out unchanged once the dangling optional value was dropped again. */
+  unchangedAfterRewrite: Map<CollectionName, { n: number }>;
 }
 
-/** Collections whose staged writes are read as typed columns, not parsed (no optional refs there). */
-const TYPED: Partial<Record<CollectionName, Record<string, string>>> = {
-  enrollments: { class: 'class_id', user: 'user_id', school: 'school_id' },
-};
+/**
+ * The reference fields of a record, GUIDRefs cut to their sourcedId (staged as `refs` with every
+ * write when reference checks are on): the check then parses a few bytes per record, not the
+ * whole record. Undefined when the collection has no references.
+ */
+export function refsOf(c: CollectionName, record: AnyEntity): string | undefined {
+  const rules = REFERENCE_RULES[c];
+  if (rules.length === 0) return undefined;
+  const rec = record as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const r of rules) {
+    if (r.field === 'sourcedId') continue;
+    const v = rec[r.field];
+    if (v === undefined || v === null) continue;
+    out[r.field] = Array.isArray(v) ? v.map((x: { sourcedId?: unknown }) => ({ sourcedId: x?.sourcedId })) : { sourcedId: (v as { sourcedId?: unknown }).sourcedId };
+  }
+  return JSON.stringify(out);
+}
 
 const BATCH = 5000;
 
@@ -52,7 +69,7 @@ export interface ReferenceCheckInput {
 /** Runs the reference checks of every applied collection (see the module comment). */
 export async function checkStagedReferences(input: ReferenceCheckInput): Promise<ReferenceOutcome> {
   const { staging, runId, connectionId } = input;
-  const outcome: ReferenceOutcome = { dropped: new Map(), rewritten: 0 };
+  const outcome: ReferenceOutcome = { dropped: new Map(), rewritten: 0, unchangedAfterRewrite: new Map() };
   const targets = new Set<CollectionName>();
   for (const c of input.applied.keys()) for (const r of REFERENCE_RULES[c]) if (input.ingested.has(r.target)) targets.add(r.target);
 
@@ -81,25 +98,19 @@ export async function checkStagedReferences(input: ReferenceCheckInput): Promise
     const sets = new Map<CollectionName, Set<string>>();
     for (const r of rules) sets.set(r.target, await existing(r.target));
     const has = (t: CollectionName, id: string): boolean => sets.get(t)?.has(id) ?? true;
-    const typed = TYPED[c];
     const dropped: string[] = [];
     /** Dropped records that had no active live row: they will not exist after the apply. */
     const gone: string[] = [];
     const counts = { created: 0, updated: 0, restored: 0 };
     let after: string | undefined;
     for (;;) {
-      const rows = await staging.stagedWrites(runId, c, typed ? [...Object.values(typed), 'status'] : ['data'], after, BATCH);
+      const rows = await staging.stagedWrites(runId, c, ['refs', 'status'], after, BATCH);
       if (rows.length === 0) break;
       const issues: DataIssue[] = [];
       for (const row of rows) {
         const id = row['sourced_id'] as string;
-        let record: Record<string, unknown>;
-        if (typed) {
-          record = { sourcedId: id, status: row['status'] };
-          for (const [field, col] of Object.entries(typed)) if (row[col] !== null) record[field] = { sourcedId: row[col] };
-        } else {
-          record = JSON.parse(row['data'] as string) as Record<string, unknown>;
-        }
+        const refs = row['refs'] as string | null;
+        const record = { ...(refs ? (JSON.parse(refs) as Record<string, unknown>) : {}), sourcedId: id, status: row['status'] };
         const kept = checkReferences(c, record as unknown as EntityByCollection[typeof c], has, issues, { ingested: input.ingested });
         if (kept === undefined) {
           dropped.push(id);
@@ -108,10 +119,26 @@ export async function checkStagedReferences(input: ReferenceCheckInput): Promise
           else if (op === StageOp.update) counts.updated++;
           else counts.restored++;
           if (op !== StageOp.update) gone.push(id); // an update's live row stays (last-known-good)
-        } else if (kept !== (record as unknown as AnyEntity) && !typed) {
-          const data = input.canonicalJson(kept);
-          await staging.rewriteStaged(runId, c, id, data, hashCanonical(data));
-          outcome.rewritten++;
+        } else if (kept !== (record as unknown as AnyEntity)) {
+          // An optional reference was dropped: rewrite the staged record without it.
+          const full = JSON.parse((await staging.stagedData(runId, c, id)) ?? 'null') as Record<string, unknown> | null;
+          if (full) {
+            const k = kept as unknown as Record<string, unknown>;
+            for (const r of REFERENCE_RULES[c]) {
+              if (r.field === 'sourcedId' || full[r.field] === undefined) continue;
+              const v = k[r.field];
+              if (v === undefined) delete full[r.field];
+              else if (Array.isArray(v) && Array.isArray(full[r.field])) {
+                const keep = new Set((v as Array<{ sourcedId?: unknown }>).map((x) => x.sourcedId));
+                full[r.field] = (full[r.field] as Array<{ sourcedId?: unknown }>).filter((x) => keep.has(x?.sourcedId));
+              }
+            }
+            const data = input.canonicalJson(full);
+            const op = await staging.rewriteStaged({ runId, connectionId }, c, id, data, hashCanonical(data), (old) => JSON.stringify(fieldDiff(old, data)));
+            outcome.rewritten++;
+            // The provider still sends the dangling value, but without it nothing changed.
+            if (op === StageOp.unchanged) (outcome.unchangedAfterRewrite.get(c) ?? outcome.unchangedAfterRewrite.set(c, { n: 0 }).get(c)!).n++;
+          }
         }
       }
       if (issues.length > 0) await input.report(c, issues);
