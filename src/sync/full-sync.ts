@@ -42,7 +42,8 @@ import type { AbsenceRule, ApplyCollection, CollectionStager, KnownRow, StageRow
 import type { Store } from '../store/store.ts';
 import { runStatus as sdsRunStatus } from '../sds/rules.ts';
 import { fieldDiff } from './field-diff.ts';
-import { checkStagedReferences, refsOf } from './reference-check.ts';
+import { ReferenceSets, checkStagedReferences, crossCheckFor, refsOf, selfReferencing, type CrossCheck } from './reference-check.ts';
+import { checkReferences } from '../sds/rules.ts';
 import {
   DEFAULT_POLICY,
   REQUIRED_COLLECTIONS,
@@ -380,6 +381,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   let firstError: RunError | undefined;
   let aborted = false;
   let keepStaging = false;
+  /** With reference checks: what each target collection holds after the apply, and the check of the collection being read. */
+  const refSets = new ReferenceSets(store.staging, runId, connectionId);
+  let cross: CrossCheck | undefined;
   const timings: RunTimings = { readWait: 0, normalize: 0, lookup: 0, stage: 0, bookkeeping: 0, validate: 0, references: 0, plan: 0, apply: 0, cleanup: 0 };
 
   const heartbeat = async (): Promise<void> => {
@@ -547,15 +551,35 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         normalizeMs += performance.now() - tn;
         continue;
       }
-      const data = codec.canonicalJson(record);
+      let rec = record;
+      let refIssues = 0;
+      if (cross !== undefined && rec.status !== 'tobedeleted') {
+        // References into collections read earlier in this run (see reference-check.ts).
+        const before = found.length;
+        const tr = performance.now();
+        const kept = checkReferences(c, rec, cross.has, found, { ingested: cross.targets });
+        timings.references += performance.now() - tr;
+        refIssues = found.length - before;
+        if (kept === undefined) {
+          counts.invalid++;
+          if (state.mode === 'general' && e.id !== undefined) {
+            rows.push({ sourcedId: e.id, op: StageOp.invalid });
+            rowOps.push(StageOp.invalid);
+          }
+          normalizeMs += performance.now() - tn;
+          continue;
+        }
+        rec = kept;
+      }
+      const data = codec.canonicalJson(rec);
       const hash = hashCanonical(data);
       normalizeMs += performance.now() - tn;
-      const op = classify({ hash, status: record.status }, k);
+      const op = classify({ hash, status: rec.status }, k);
       if (op >= STAGE_WRITE_MIN) {
-        const row: StageRow = { sourcedId: record.sourcedId, op, hash, record, data, fp: read.issues.length === 0 ? e.fp : null };
-        if (!jsonEqual(e.item, record)) row.rawJson = e.json;
+        const row: StageRow = { sourcedId: rec.sourcedId, op, hash, record: rec, data, fp: read.issues.length === 0 && refIssues === 0 ? e.fp : null };
+        if (!jsonEqual(e.item, rec)) row.rawJson = e.json;
         if (codec.references) {
-          const refs = refsOf(c, record);
+          const refs = refsOf(c, rec);
           if (refs !== undefined) row.refs = refs;
         }
         rows.push(row);
@@ -672,6 +696,11 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     // A delta returns a few changed records: point lookups, no absence.
     const sorted = full && !stager.liveEmpty && orderHint.get(c) !== 'unsorted';
     let state: ReadState = cp ? cp.state : { mode: sorted ? 'sorted' : 'general', lastId: undefined, monotonic: true };
+    if (codec.references) {
+      const tr = performance.now();
+      cross = await crossCheckFor(c, refSets, new Set(collections), (t) => toApply.get(t)?.absence);
+      timings.references += performance.now() - tr;
+    }
     if (cp) {
       Object.assign(counts, cp.counts);
       log?.info(cp.done ? 'resumed run: collection already staged' : 'resumed run: continuing the collection', { runId, collection: c, offset: cp.offset });
@@ -735,8 +764,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       }
     }
 
-    // Referential integrity against what will exist after the apply (SDS rules on).
-    if (codec.references && !aborted && toApply.size > 0) {
+    // References within a collection (session parents, students' agents), now that all is staged.
+    cross = undefined;
+    if (codec.references && !aborted && [...toApply.keys()].some(selfReferencing)) {
       const tr = performance.now();
       const refs = await checkStagedReferences({
         staging: store.staging,
@@ -744,6 +774,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         connectionId,
         applied: toApply,
         ingested: new Set(collections),
+        sets: refSets,
         canonicalJson: (v) => codec.canonicalJson(v),
         report: async (c, found) => {
           const cur = emptyIssueSummary();
@@ -766,7 +797,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         counts.updated -= n;
         counts.unchanged += n;
       }
-      timings.references = performance.now() - tr;
+      timings.references += performance.now() - tr;
     }
 
     let status: RunResult['status'];

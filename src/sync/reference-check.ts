@@ -2,12 +2,15 @@
  * Referential integrity after staging (issue 5: "class -> school, course, terms; enrollment ->
  * class, user, school; user -> orgs; course -> org; session parent"; demographics -> user).
  *
- * Why here and not in the codec: the engine's fast path skips unchanged provider JSON, so a codec
- * only sees changed records and cannot tell "not received" from "unchanged". After every collection
- * is staged, what will exist after the apply is known exactly: live active rows, minus what this
- * run deletes (arrived `tobedeleted` or absent), plus what it creates or restores. Only the staged
- * writes (created, updated, restored records) are checked: unchanged records were checked when
- * they were written.
+ * Why in the engine and not in the codec: the fast path skips unchanged provider JSON, so a codec
+ * only sees changed records and cannot tell "not received" from "unchanged". Once a collection is
+ * completely staged, what will exist of it after the apply is known exactly: live active rows,
+ * minus what this run deletes (arrived `tobedeleted` or absent), plus what it creates or restores
+ * (`ReferenceSets`). Collections are read in dependency order, so references into OTHER
+ * collections are checked while a page is staged (no second pass over 1.1M enrollments);
+ * references within a collection (a session's parent, a student's agents) are checked after
+ * staging by `checkStagedReferences`, from a compact `refs` column. Only records that are written
+ * (created, updated, restored) are checked: unchanged ones were checked when they were written.
  *
  * A required reference that does not resolve drops the record (its staged write becomes `invalid`,
  * so a live row keeps its last-known-good copy) with an error; collections are checked in
@@ -33,22 +36,24 @@ export interface ReferenceOutcome {
 }
 
 /**
- * The reference fields of a record, GUIDRefs cut to their sourcedId (staged as `refs` with every
- * write when reference checks are on): the check then parses a few bytes per record, not the
- * whole record. Undefined when the collection has no references.
+ * The record's references into its own collection, GUIDRefs cut to their sourcedId (staged as
+ * `refs` with every write when reference checks are on): the after-staging check parses a few bytes
+ * per record, not the whole record. Undefined when there are none.
  */
 export function refsOf(c: CollectionName, record: AnyEntity): string | undefined {
-  const rules = REFERENCE_RULES[c];
+  const rules = REFERENCE_RULES[c].filter((r) => r.target === c);
   if (rules.length === 0) return undefined;
   const rec = record as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = {};
+  let any = false;
   for (const r of rules) {
     if (r.field === 'sourcedId') continue;
     const v = rec[r.field];
     if (v === undefined || v === null) continue;
     out[r.field] = Array.isArray(v) ? v.map((x: { sourcedId?: unknown }) => ({ sourcedId: x?.sourcedId })) : { sourcedId: (v as { sourcedId?: unknown }).sourcedId };
+    any = true;
   }
-  return JSON.stringify(out);
+  return any ? JSON.stringify(out) : undefined;
 }
 
 const BATCH = 5000;
@@ -61,43 +66,93 @@ export interface ReferenceCheckInput {
   applied: ReadonlyMap<CollectionName, { absence: AbsenceRule }>;
   /** Collections the run pulls (references into others are not checked). */
   ingested: ReadonlySet<CollectionName>;
+  sets: ReferenceSets;
   canonicalJson: (value: unknown) => string;
   /** Receives the issues found for one collection (in batches). */
   report: (c: CollectionName, issues: DataIssue[]) => Promise<void>;
 }
 
-/** Runs the reference checks of every applied collection (see the module comment). */
-export async function checkStagedReferences(input: ReferenceCheckInput): Promise<ReferenceOutcome> {
-  const { staging, runId, connectionId } = input;
-  const outcome: ReferenceOutcome = { dropped: new Map(), rewritten: 0, unchangedAfterRewrite: new Map() };
-  const targets = new Set<CollectionName>();
-  for (const c of input.applied.keys()) for (const r of REFERENCE_RULES[c]) if (input.ingested.has(r.target)) targets.add(r.target);
+/** What will exist of each target collection after the apply (see the module comment). */
+export class ReferenceSets {
+  readonly #staging: StagingArea;
+  readonly #runId: number;
+  readonly #connectionId: string;
+  readonly #sets = new Map<CollectionName, Set<string>>();
 
-  // What exists after the apply, per target collection.
-  const exists = new Map<CollectionName, Set<string>>();
-  const existing = async (t: CollectionName): Promise<Set<string>> => {
-    let set = exists.get(t);
+  constructor(staging: StagingArea, runId: number, connectionId: string) {
+    this.#staging = staging;
+    this.#runId = runId;
+    this.#connectionId = connectionId;
+  }
+
+  /**
+   * The ids of `t` after the apply. `absence` is the rule of `t` when this run applies it
+   * (undefined: its read failed or it is not applied, so its live rows stay).
+   */
+  async forTarget(t: CollectionName, absence: AbsenceRule | undefined): Promise<Set<string>> {
+    let set = this.#sets.get(t);
     if (set) return set;
-    set = new Set(await staging.liveActiveIds(connectionId, t));
-    const rule = input.applied.get(t);
-    if (rule) {
-      for (const [id, op] of await staging.stagedOps(runId, t)) {
+    set = new Set(await this.#staging.liveActiveIds(this.#connectionId, t));
+    if (absence) {
+      for (const [id, op] of await this.#staging.stagedOps(this.#runId, t)) {
         if (op === StageOp.create || op === StageOp.restore || op === StageOp.update) set.add(id);
         else if (op === StageOp.delete || op === StageOp.absent) set.delete(id);
       }
-      for (const id of (await staging.plannedIds({ runId, connectionId }, t, rule.absence)).deletes) set.delete(id);
+      for (const id of (await this.#staging.plannedIds({ runId: this.#runId, connectionId: this.#connectionId }, t, absence)).deletes) set.delete(id);
     }
-    exists.set(t, set);
+    this.#sets.set(t, set);
     return set;
-  };
+  }
+
+  /** Forgets ids dropped after their set was built (they will not exist). */
+  drop(t: CollectionName, ids: readonly string[]): void {
+    const set = this.#sets.get(t);
+    if (set) for (const id of ids) set.delete(id);
+  }
+}
+
+/** The cross-collection reference check of one collection, ready for use while its pages are staged. */
+export interface CrossCheck {
+  targets: ReadonlySet<CollectionName>;
+  has: (t: CollectionName, id: string) => boolean;
+}
+
+/**
+ * Prepares the check of `c`'s references into other collections (all read earlier in this run, in
+ * dependency order). Undefined when `c` has none among the ingested collections.
+ */
+export async function crossCheckFor(
+  c: CollectionName,
+  sets: ReferenceSets,
+  ingested: ReadonlySet<CollectionName>,
+  absenceOf: (t: CollectionName) => AbsenceRule | undefined,
+): Promise<CrossCheck | undefined> {
+  const targets = new Set(REFERENCE_RULES[c].filter((r) => r.target !== c && ingested.has(r.target)).map((r) => r.target));
+  if (targets.size === 0) return undefined;
+  const byTarget = new Map<CollectionName, Set<string>>();
+  for (const t of targets) byTarget.set(t, await sets.forTarget(t, absenceOf(t)));
+  return { targets, has: (t, id) => byTarget.get(t)?.has(id) ?? true };
+}
+
+/** Collections with references into themselves (checked after staging). */
+export function selfReferencing(c: CollectionName): boolean {
+  return REFERENCE_RULES[c].some((r) => r.target === c);
+}
+
+/** Runs the within-collection reference checks of every applied collection (see the module comment). */
+export async function checkStagedReferences(input: ReferenceCheckInput): Promise<ReferenceOutcome> {
+  const { staging, runId, connectionId } = input;
+  const outcome: ReferenceOutcome = { dropped: new Map(), rewritten: 0, unchangedAfterRewrite: new Map() };
+  const sets = input.sets;
+  const existing = (t: CollectionName): Promise<Set<string>> => sets.forTarget(t, input.applied.get(t)?.absence);
 
   for (const c of DEPENDENCY_ORDER) {
-    if (!input.applied.has(c)) continue;
-    const rules = REFERENCE_RULES[c].filter((r) => input.ingested.has(r.target));
+    if (!input.applied.has(c) || !input.ingested.has(c)) continue;
+    const rules = REFERENCE_RULES[c].filter((r) => r.target === c);
     if (rules.length === 0) continue;
-    const sets = new Map<CollectionName, Set<string>>();
-    for (const r of rules) sets.set(r.target, await existing(r.target));
-    const has = (t: CollectionName, id: string): boolean => sets.get(t)?.has(id) ?? true;
+    const only = new Set<CollectionName>([c]);
+    const own = await existing(c);
+    const has = (t: CollectionName, id: string): boolean => (t === c ? own.has(id) : true);
     const dropped: string[] = [];
     /** Dropped records that had no active live row: they will not exist after the apply. */
     const gone: string[] = [];
@@ -111,7 +166,7 @@ export async function checkStagedReferences(input: ReferenceCheckInput): Promise
         const id = row['sourced_id'] as string;
         const refs = row['refs'] as string | null;
         const record = { ...(refs ? (JSON.parse(refs) as Record<string, unknown>) : {}), sourcedId: id, status: row['status'] };
-        const kept = checkReferences(c, record as unknown as EntityByCollection[typeof c], has, issues, { ingested: input.ingested });
+        const kept = checkReferences(c, record as unknown as EntityByCollection[typeof c], has, issues, { ingested: only });
         if (kept === undefined) {
           dropped.push(id);
           const op = Number(row['op']);
@@ -149,8 +204,7 @@ export async function checkStagedReferences(input: ReferenceCheckInput): Promise
       await staging.markInvalid(runId, c, dropped);
       outcome.dropped.set(c, counts);
       // Dependents checked later see these as missing (the cascade).
-      const set = exists.get(c);
-      if (set) for (const id of gone) set.delete(id);
+      sets.drop(c, gone);
     }
   }
   return outcome;
