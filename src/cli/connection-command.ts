@@ -4,6 +4,7 @@ import { findProvider, connectionHints } from '../sds/provider-catalog.ts';
 import { canChoose, resolveToggles, ToggleError } from '../sds/toggles.ts';
 import { connectionConfig } from '../services/sync-service.ts';
 import { isStoredConnectionError, updateSchedule } from '../services/stored-connection.ts';
+import { registerSafeguards } from './safeguards-command.ts';
 import type { Connection } from '../store/connection-repository.ts';
 import {
   DEFAULT_DELTA_CRON,
@@ -191,6 +192,8 @@ export function registerConnection(program: Command, io: CliIo = PROCESS_IO): vo
         await store.close();
       }
     });
+
+  registerSafeguards(conn);
 
   conn
     .command('remove')

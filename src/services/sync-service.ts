@@ -102,9 +102,16 @@ export async function ensureConnection(
   );
   const settings = { authKind: config.auth.kind, options: opts };
   if (existing) {
+    // Only the access settings come from the caller; what was stored beside them (schedules,
+    // safeguards, toggles) is kept.
     const same =
-      existing.baseUrl === config.baseUrl && existing.authKind === config.auth.kind && JSON.stringify(existing.options) === JSON.stringify(opts);
-    return same ? existing : store.connections.update(existing.id, { ...settings, baseUrl: config.baseUrl });
+      existing.baseUrl === config.baseUrl &&
+      existing.authKind === config.auth.kind &&
+      Object.entries(opts).every(([k, v]) => JSON.stringify(existing.options[k]) === JSON.stringify(v));
+    if (same) return existing;
+    const kept = { ...existing.options };
+    for (const k of ['clientId', 'tokenUrl', 'scope', 'signatureMethod']) delete kept[k]; // auth settings come whole from the caller
+    return store.connections.update(existing.id, { authKind: config.auth.kind, options: { ...kept, ...opts }, baseUrl: config.baseUrl });
   }
   return store.connections.create({ tenantId, name: options.name ?? new URL(config.baseUrl).host, baseUrl: config.baseUrl, ...settings });
 }
@@ -147,6 +154,8 @@ export interface SyncConnectionOptions {
   signal?: AbortSignal;
   /** Graceful shutdown: stop after the current page and leave the run resumable (see runSync). */
   release?: AbortSignal;
+  /** `runs.lease_owner` (default `<host>:<pid>`); a caller that must find its run while it runs passes a unique `<host>:<pid>:<tag>`. */
+  leaseOwner?: string;
 }
 
 /** What `syncConnection` returns. */
@@ -197,6 +206,7 @@ export async function syncConnection(options: SyncConnectionOptions): Promise<Sy
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.release ? { release: options.release } : {}),
+      ...(options.leaseOwner !== undefined ? { leaseOwner: options.leaseOwner } : {}),
     });
     // The decision is recorded once the re-run got through: applied, or held again for changes
     // beyond the approval (that new hold supersedes this one). A failed re-run leaves it pending.
