@@ -32,9 +32,10 @@ export function registerRuns(program: Command): void {
         const rows = list.map((r) => {
           const fetched = Object.values(r.entities).reduce((n, c) => n + (c?.fetched ?? 0), 0);
           const changed = Object.values(r.entities).reduce((n, c) => n + (c ? c.created + c.updated + c.restored + c.deleted : 0), 0);
-          return [r.id, r.connectionId, r.mode, r.status, r.startedAt, r.finishedAt ?? '', fetched, changed, r.issues.bySeverity.error, r.issues.bySeverity.warning];
+          const status = `${r.status}${r.dryRun ? ' (dry run)' : ''}${r.holdState && r.holdState !== 'pending' ? ` (${r.holdState})` : ''}`;
+          return [r.id, r.connectionId, r.mode, status, r.sdsStatus ?? '', r.startedAt, r.finishedAt ?? '', fetched, changed, r.issues.bySeverity.error, r.issues.bySeverity.warning];
         });
-        process.stdout.write(`${table(['run', 'connection', 'mode', 'status', 'started', 'finished', 'fetched', 'changed', 'errors', 'warnings'], rows)}\n`);
+        process.stdout.write(`${table(['run', 'connection', 'mode', 'status', 'sds status', 'started', 'finished', 'fetched', 'changed', 'errors', 'warnings'], rows)}\n`);
       } finally {
         await store.close();
       }
@@ -58,10 +59,14 @@ export function registerRuns(program: Command): void {
           return;
         }
         const out: string[] = [
-          `run ${run.id} · connection ${run.connectionId} · ${run.mode} · ${run.status}`,
+          `run ${run.id} · connection ${run.connectionId} · ${run.mode}${run.dryRun ? ' (dry run)' : ''} · ${run.status}${run.sdsStatus ? ` (${run.sdsStatus})` : ''}${run.resumes > 0 ? ` · resumed ${run.resumes}×` : ''}`,
           `started ${run.startedAt}${run.finishedAt ? ` · finished ${run.finishedAt}` : ''}`,
         ];
         if (run.error) out.push(`error: [${run.error.code}] ${run.error.message}`);
+        if (run.cursor) out.push(`delta from dateLastModified > ${run.cursor}`);
+        for (const h of (run.hold ?? []) as Array<{ message?: string }>) out.push(`${run.dryRun ? 'would hold' : 'held'}: ${h.message ?? ''}`);
+        if (run.holdState) out.push(`hold ${run.holdState}${run.holdResolvedBy ? ` by ${run.holdResolvedBy} at ${run.holdResolvedAt ?? '?'}` : ''}${run.approvedRun ? ` (applied by run ${run.approvedRun})` : ''}`);
+        if (run.approvalOf) out.push(`applies the approved hold of run ${run.approvalOf}`);
         out.push(
           '',
           table(
