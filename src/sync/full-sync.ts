@@ -540,8 +540,17 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         continue;
       }
       for (const issue of read.issues) found.push(issue);
-      const record = read.record;
-      if (record === undefined) {
+      let rec = read.record;
+      let refIssues = 0;
+      if (rec !== undefined && cross !== undefined && rec.status !== 'tobedeleted') {
+        // References into collections read earlier in this run (see reference-check.ts).
+        const before = found.length;
+        const tr = performance.now();
+        rec = checkReferences(c, rec, cross.has, found, { ingested: cross.targets });
+        timings.references += performance.now() - tr;
+        refIssues = found.length - before;
+      }
+      if (rec === undefined) {
         counts.invalid++;
         // General mode stages the key so the anti-join spares the live row (last-known-good).
         if (state.mode === 'general' && e.id !== undefined) {
@@ -550,26 +559,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         }
         normalizeMs += performance.now() - tn;
         continue;
-      }
-      let rec = record;
-      let refIssues = 0;
-      if (cross !== undefined && rec.status !== 'tobedeleted') {
-        // References into collections read earlier in this run (see reference-check.ts).
-        const before = found.length;
-        const tr = performance.now();
-        const kept = checkReferences(c, rec, cross.has, found, { ingested: cross.targets });
-        timings.references += performance.now() - tr;
-        refIssues = found.length - before;
-        if (kept === undefined) {
-          counts.invalid++;
-          if (state.mode === 'general' && e.id !== undefined) {
-            rows.push({ sourcedId: e.id, op: StageOp.invalid });
-            rowOps.push(StageOp.invalid);
-          }
-          normalizeMs += performance.now() - tn;
-          continue;
-        }
-        rec = kept;
       }
       const data = codec.canonicalJson(rec);
       const hash = hashCanonical(data);
