@@ -574,7 +574,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         rows.push(row);
         rowOps.push(op);
       } else if (state.mode === 'general') {
-        rows.push({ sourcedId: record.sourcedId, op, hash });
+        rows.push({ sourcedId: rec.sourcedId, op, hash });
         rowOps.push(op);
       } else {
         counts.unchanged++;
