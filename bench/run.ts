@@ -10,6 +10,7 @@ const benches: Record<string, () => Promise<void>> = {
   generate: async () => (await import('./generate.ts')).benchGenerate(rest),
   export: async () => (await import('./export.ts')).benchExport(rest),
   delta: async () => (await import('./delta.ts')).benchDelta(rest),
+  workers: async () => (await import('./workers.ts')).benchWorkers(rest),
 };
 
 if (!name || !(name in benches)) {

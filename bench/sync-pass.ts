@@ -1,7 +1,9 @@
 /**
  * One pass of the sync benchmark, in its own process so its peak RSS is its own.
- * argv[2]: JSON `{kind: 'raw' | 'sync', baseUrl, tokenUrl, clientId, clientSecret, db?, entities}`.
- * Prints one JSON line: `{kind, records, wallMs, peakRssMiB, ...}`.
+ * argv[2]: JSON `{kind: 'raw' | 'sync', baseUrl, tokenUrl, clientId, clientSecret, db?, bulk?, entities}`
+ * (`db`: a SQLite path or a PostgreSQL URL).
+ * Prints one JSON line: `{kind, records, wallMs, cpuMs, peakRssMiB, ...}` (`cpuMs`: this process's
+ * user + system CPU, which a busy shared machine disturbs less than wall time).
  */
 import { OneRosterClient } from '../src/source/oneroster-client.ts';
 import { connectionConfig, syncConnection } from '../src/services/sync-service.ts';
@@ -14,7 +16,10 @@ interface PassInput {
   tokenUrl: string;
   clientId: string;
   clientSecret: string;
+  /** A SQLite path or a PostgreSQL URL. */
   db?: string;
+  /** Staging writer (default native). */
+  bulk?: 'native' | 'portable';
   entities: CollectionName[];
   /** Sync mode (default full). */
   mode?: 'full' | 'delta';
@@ -40,7 +45,7 @@ if (input.kind === 'raw') {
   }
   await client.close();
 } else {
-  const store = await openStore({ url: input.db! });
+  const store = await openStore({ url: input.db!, bulk: input.bulk ?? 'native' });
   const { result } = await syncConnection({
     store,
     access,
@@ -71,5 +76,7 @@ if (input.kind === 'raw') {
   };
 }
 const wallMs = performance.now() - t0;
-const peakRssMiB = process.resourceUsage().maxRSS / 1024;
-process.stdout.write(`${JSON.stringify({ kind: input.kind, records, bytes, wallMs, peakRssMiB, ...extra })}\n`);
+const usage = process.resourceUsage();
+const peakRssMiB = usage.maxRSS / 1024;
+const cpuMs = (usage.userCPUTime + usage.systemCPUTime) / 1000;
+process.stdout.write(`${JSON.stringify({ kind: input.kind, records, bytes, wallMs, cpuMs, peakRssMiB, ...extra })}\n`);

@@ -40,90 +40,95 @@ async function advance(sim: RunningSimulator, days: number): Promise<void> {
   assert.equal(res.status, 200, 'simulator advanced');
 }
 
-forEachDialect(
-  'full sync into PostgreSQL (portable staging)',
-  ({ it, open }) => {
-    it(
-      'first sync matches the simulator, a re-sync writes nothing, churn applies, and the rows equal a SQLite store',
-      async (t) => {
-        const sim = await startSimulator({ size: 'tiny', auth: 'none', seed: 42 });
-        const lite = await openStore({ url: ':memory:', bulk: 'portable' });
-        t.after(async () => {
-          await lite.close();
-          await sim.close();
-        });
-        const pg = await open({ bulk: 'portable' });
-        assert.equal(pg.dialect, 'postgres');
-        const access = { baseUrl: sim.baseUrl, auth: { kind: 'none' as const } };
-        const sync = (store: Store) => syncConnection({ store, access, connectionName: 'sim', optional: { courses: true } });
+// Both stagers: `native` (pg-stager.ts, the default) and `portable` (Kysely only).
+for (const bulk of ['native', 'portable'] as const) {
+  forEachDialect(
+    `full sync into PostgreSQL (${bulk} staging)`,
+    ({ it, open }) => {
+      it(
+        'first sync matches the simulator, a re-sync writes nothing, churn applies, and the rows equal a SQLite store',
+        async (t) => {
+          const sim = await startSimulator({ size: 'tiny', auth: 'none', seed: 42 });
+          const lite = await openStore({ url: ':memory:', bulk: 'portable' });
+          t.after(async () => {
+            await lite.close();
+            await sim.close();
+          });
+          const pg = await open({ bulk });
+          assert.equal(pg.dialect, 'postgres');
+          const access = { baseUrl: sim.baseUrl, auth: { kind: 'none' as const } };
+          const sync = (store: Store) => syncConnection({ store, access, connectionName: 'sim', optional: { courses: true } });
 
-        const first = await sync(pg);
-        assert.equal(first.result.status, 'succeeded', `first sync: ${JSON.stringify(first.result.error ?? null)}`);
-        const stats = sim.district.stats();
-        const live = await pg.records.countLive(first.connection.id);
-        for (const c of SYNCED) {
-          assert.equal(first.result.entities[c]?.created, stats.counts[c].active, `${c} created`);
-          assert.deepEqual(live[c], { active: stats.counts[c].active, deleted: 0 }, `${c} live rows`);
-        }
-        const before = await snapshot(pg, first.connection.id);
+          const first = await sync(pg);
+          assert.equal(first.result.status, 'succeeded', `first sync: ${JSON.stringify(first.result.error ?? null)}`);
+          const stats = sim.district.stats();
+          const live = await pg.records.countLive(first.connection.id);
+          for (const c of SYNCED) {
+            assert.equal(first.result.entities[c]?.created, stats.counts[c].active, `${c} created`);
+            assert.deepEqual(live[c], { active: stats.counts[c].active, deleted: 0 }, `${c} live rows`);
+          }
+          const before = await snapshot(pg, first.connection.id);
 
-        const again = await sync(pg);
-        assert.equal(again.result.status, 'succeeded');
-        for (const c of SYNCED) {
-          const n = again.result.entities[c];
-          assert.deepEqual([n?.created, n?.updated, n?.deleted], [0, 0, 0], `${c}: unchanged data writes nothing`);
-        }
-        assert.deepEqual(await snapshot(pg, first.connection.id), before, 'no row rewritten (row_version unchanged)');
+          const again = await sync(pg);
+          assert.equal(again.result.status, 'succeeded');
+          for (const c of SYNCED) {
+            const n = again.result.entities[c];
+            assert.deepEqual([n?.created, n?.updated, n?.deleted], [0, 0, 0], `${c}: unchanged data writes nothing`);
+          }
+          assert.deepEqual(await snapshot(pg, first.connection.id), before, 'no row rewritten (row_version unchanged)');
 
-        await advance(sim, 30);
-        const churn = await sync(pg);
-        assert.equal(churn.result.status, 'succeeded');
-        const changed = SYNCED.reduce((n, c) => n + (churn.result.entities[c]?.created ?? 0) + (churn.result.entities[c]?.updated ?? 0) + (churn.result.entities[c]?.deleted ?? 0), 0);
-        assert.ok(changed > 0, 'churn produced changes');
-        const after = sim.district.stats();
-        const live2 = await pg.records.countLive(first.connection.id);
-        for (const c of SYNCED) assert.equal(live2[c].active, after.counts[c].active, `${c} active after churn`);
+          await advance(sim, 30);
+          const churn = await sync(pg);
+          assert.equal(churn.result.status, 'succeeded');
+          const changed = SYNCED.reduce((n, c) => n + (churn.result.entities[c]?.created ?? 0) + (churn.result.entities[c]?.updated ?? 0) + (churn.result.entities[c]?.deleted ?? 0), 0);
+          assert.ok(changed > 0, 'churn produced changes');
+          const after = sim.district.stats();
+          const live2 = await pg.records.countLive(first.connection.id);
+          for (const c of SYNCED) assert.equal(live2[c].active, after.counts[c].active, `${c} active after churn`);
 
-        // The same three syncs into SQLite (the simulator is at day 30 now, so replay day 0 first
-        // is not possible): compare the final state instead, which only depends on the district.
-        const l1 = await sync(lite);
-        assert.equal(l1.result.status, 'succeeded');
-        const pgRows = await snapshot(pg, first.connection.id);
-        const liteRows = await snapshot(lite, l1.connection.id);
-        for (const c of SYNCED) {
-          const active = (rows: Record<string, string>) =>
-            Object.fromEntries(Object.entries(rows).filter(([, v]) => v.startsWith('active/')).map(([k, v]) => [k, v.split('/')[1]]));
-          assert.deepEqual(active(pgRows[c]!), active(liteRows[c]!), `${c}: the same active rows and content hashes on both dialects`);
-        }
-        const changes = await sql<{ n: number }>`select count(*) as n from changes where connection_id = ${first.connection.id}`.execute(pg.db);
-        assert.ok(Number(changes.rows[0]?.n) > 0, 'change history written on PostgreSQL');
-      },
-    );
-  },
-  { dialects: ['postgres'] },
-);
+          // The same three syncs into SQLite (the simulator is at day 30 now, so replay day 0 first
+          // is not possible): compare the final state instead, which only depends on the district.
+          const l1 = await sync(lite);
+          assert.equal(l1.result.status, 'succeeded');
+          const pgRows = await snapshot(pg, first.connection.id);
+          const liteRows = await snapshot(lite, l1.connection.id);
+          for (const c of SYNCED) {
+            const active = (rows: Record<string, string>) =>
+              Object.fromEntries(Object.entries(rows).filter(([, v]) => v.startsWith('active/')).map(([k, v]) => [k, v.split('/')[1]]));
+            assert.deepEqual(active(pgRows[c]!), active(liteRows[c]!), `${c}: the same active rows and content hashes on both dialects`);
+          }
+          const changes = await sql<{ n: number }>`select count(*) as n from changes where connection_id = ${first.connection.id}`.execute(pg.db);
+          assert.ok(Number(changes.rows[0]?.n) > 0, 'change history written on PostgreSQL');
+        },
+      );
+    },
+    { dialects: ['postgres'] },
+  );
+}
 
-forEachDialect('concurrent syncs into one store', ({ it, open }) => {
-  // SQLite serialises the two syncs on its one connection; on PostgreSQL they use several pooled
-  // connections, so the (UNLOGGED, persistent) stage tables must be visible to all of them.
-  const name = 'two connections synced at the same time into one store';
-  const body = async (t: TestContext): Promise<void> => {
-    const simA = await startSimulator({ size: 'tiny', auth: 'none', seed: 1 });
-    const simB = await startSimulator({ size: 'tiny', auth: 'none', seed: 2 });
-    t.after(async () => {
-      await simA.close();
-      await simB.close();
-    });
-    const store = await open({ bulk: 'portable' });
-    const [a, b] = await Promise.all(
-      [simA, simB].map((sim, i) => syncConnection({ store, access: { baseUrl: sim.baseUrl, auth: { kind: 'none' } }, connectionName: `sim${i}` })),
-    );
-    for (const [sim, r] of [[simA, a!], [simB, b!]] as const) {
-      assert.equal(r.result.status, 'succeeded', `sync of ${r.connection.name}: ${JSON.stringify(r.result.error ?? null)}`);
-      const live = await store.records.countLive(r.connection.id);
-      assert.equal(live.users.active, sim.district.stats().counts.users.active, `${r.connection.name} users`);
-      assert.equal(live.enrollments.active, sim.district.stats().counts.enrollments.active, `${r.connection.name} enrollments`);
-    }
-  };
-  it(name, body);
-});
+for (const bulk of ['native', 'portable'] as const) {
+  forEachDialect(`concurrent syncs into one store (${bulk} staging)`, ({ it, open }) => {
+    // SQLite serialises the two syncs on its one connection; on PostgreSQL they use several pooled
+    // connections, so the (UNLOGGED, persistent) stage tables must be visible to all of them.
+    const name = 'two connections synced at the same time into one store';
+    const body = async (t: TestContext): Promise<void> => {
+      const simA = await startSimulator({ size: 'tiny', auth: 'none', seed: 1 });
+      const simB = await startSimulator({ size: 'tiny', auth: 'none', seed: 2 });
+      t.after(async () => {
+        await simA.close();
+        await simB.close();
+      });
+      const store = await open({ bulk });
+      const [a, b] = await Promise.all(
+        [simA, simB].map((sim, i) => syncConnection({ store, access: { baseUrl: sim.baseUrl, auth: { kind: 'none' } }, connectionName: `sim${i}` })),
+      );
+      for (const [sim, r] of [[simA, a!], [simB, b!]] as const) {
+        assert.equal(r.result.status, 'succeeded', `sync of ${r.connection.name}: ${JSON.stringify(r.result.error ?? null)}`);
+        const live = await store.records.countLive(r.connection.id);
+        assert.equal(live.users.active, sim.district.stats().counts.users.active, `${r.connection.name} users`);
+        assert.equal(live.enrollments.active, sim.district.stats().counts.enrollments.active, `${r.connection.name} enrollments`);
+      }
+    };
+    it(name, body);
+  });
+}

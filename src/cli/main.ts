@@ -17,6 +17,7 @@ import { registerWebhook } from './webhook-command.ts';
 import { registerServe } from './serve-command.ts';
 import { registerHolds } from './holds-command.ts';
 import { registerApiClient } from './api-client-command.ts';
+import { registerWorker } from './worker-command.ts';
 import { CliError } from './cli-error.ts';
 
 // `rostersync … | head` closes the pipe early: that is the reader's choice, not an error.
@@ -47,6 +48,7 @@ registerWebhook(program);
 registerServe(program);
 registerHolds(program);
 registerApiClient(program);
+registerWorker(program);
 
 try {
   await program.parseAsync(process.argv);

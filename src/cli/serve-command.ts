@@ -4,10 +4,15 @@ import pino from 'pino';
 import { buildApp } from '../http/app.ts';
 import { servePlugins } from '../http/plugins.ts';
 import { createScheduler } from '../services/scheduler-service.ts';
+import { createLeaderScheduler } from '../services/queue-scheduler.ts';
+import { DEFAULT_WORKER_LEASE_MS, isQueueError, MIN_WORKER_LEASE_MS, SyncQueue } from '../services/queue.ts';
+import { ensureStagingTables, startSyncWorker } from '../services/sync-worker.ts';
+import { isPostgresUrl } from '../store/store.ts';
 import type { SyncLogger } from '../sync/full-sync.ts';
 import { scheduleOf } from '../sync/schedule.ts';
 import { CliError, intOption } from './cli-error.ts';
-import { DEFAULT_DB, openStoreWithKey } from './shared.ts';
+import { DEFAULT_DB, dbPath, openStoreWithKey } from './shared.ts';
+import { durationOption, postgresRequired } from './worker-command.ts';
 
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
@@ -20,6 +25,10 @@ function urlHost(host: string): string {
  * gracefully: running syncs are aborted (they apply nothing) and awaited, then the store closes.
  * Logs are JSON lines on stderr (pino; level from ROSTERSYNC_LOG_LEVEL, default info), with ids
  * and counts only.
+ *
+ * On PostgreSQL (the scaled setup, README "Scaled setup"): the scheduler runs only on the elected
+ * leader and queues due syncs; this process also works the queue (like `rostersync worker`) unless
+ * `--no-worker`. SIGTERM then releases running syncs (stop after the page in hand, back to the queue).
  */
 export function registerServe(program: Command): void {
   program
@@ -29,10 +38,16 @@ export function registerServe(program: Command): void {
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('--db <path>', `store: a SQLite file or a postgres:// URL (or ROSTERSYNC_DATABASE_URL / ROSTERSYNC_DB; default ${DEFAULT_DB})`)
     .option('--no-scheduler', 'serve HTTP only; run no schedules')
-    .option('--concurrency <n>', 'scheduled syncs at once across all connections, 1..16', '2')
+    .option('--concurrency <n>', 'syncs at once (SQLite: scheduled syncs; PostgreSQL: this node\'s worker), 1..16', '2')
+    .option('--no-worker', 'PostgreSQL: an API-only node; take no sync jobs (workers run them)')
+    .option('--lease-timeout <duration>', 'PostgreSQL: the worker lease (see `rostersync worker`)', `${DEFAULT_WORKER_LEASE_MS / 1000}s`)
     .action(async (opts) => {
       const port = intOption('--port', opts.port, 0, 65535)!;
       const concurrency = intOption('--concurrency', opts.concurrency, 1, 16)!;
+      const leaseTimeoutMs = durationOption('--lease-timeout', opts.leaseTimeout, MIN_WORKER_LEASE_MS, 3_600_000);
+      const storeUrl = dbPath(opts.db);
+      const scaled = isPostgresUrl(storeUrl);
+      if (!scaled && !opts.worker) throw postgresRequired('--no-worker');
       const logger = pino(
         {
           level: process.env.ROSTERSYNC_LOG_LEVEL ?? 'info',
@@ -45,14 +60,32 @@ export function registerServe(program: Command): void {
         info: (msg, meta) => logger.info(meta ?? {}, msg),
         warn: (msg, meta) => logger.warn(meta ?? {}, msg),
       };
-      const store = await openStoreWithKey(opts.db, false);
-      const scheduler = opts.scheduler ? createScheduler(store, { concurrency, logger: logPort }) : undefined;
+      // The admin API stores connection and webhook secrets: create the key file on first use beside
+      // a SQLite store (a PostgreSQL deployment passes ROSTERSYNC_SECRET_KEY).
+      const store = await openStoreWithKey(opts.db, !scaled);
+      let queue: SyncQueue | undefined;
+      if (scaled) {
+        try {
+          if (opts.worker) await ensureStagingTables(store);
+          queue = await SyncQueue.open({ url: storeUrl, leaseTimeoutMs, logger: logPort });
+        } catch (err) {
+          await store.close();
+          if (isQueueError(err)) throw new CliError(`[${err.code}] ${err.message}`, 1);
+          throw err;
+        }
+      }
+      const scheduler = !opts.scheduler
+        ? undefined
+        : queue
+          ? createLeaderScheduler(store, queue, { url: storeUrl, logger: logPort })
+          : createScheduler(store, { concurrency, logger: logPort });
       let app;
       try {
         app = await buildApp({ store, logger, plugins: servePlugins({ store, logger }), ...(scheduler ? { scheduler } : {}) });
         await app.listen({ port, host: opts.host });
       } catch (err) {
         await app?.close().catch(() => undefined);
+        await queue?.close();
         await store.close();
         const code = (err as { code?: unknown } | null)?.code;
         if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
@@ -65,9 +98,12 @@ export function registerServe(program: Command): void {
 
       const connections = await store.connections.list();
       const scheduled = connections.filter((c) => scheduleOf(c).enabled);
-      const schedulerLine = scheduler
-        ? `scheduler on: ${scheduled.length} of ${connections.length} connection(s) scheduled, at most ${concurrency} sync(s) at once`
+      let schedulerLine = scheduler
+        ? queue
+          ? `scheduler on (runs on the elected leader, queues due syncs): ${scheduled.length} of ${connections.length} connection(s) scheduled`
+          : `scheduler on: ${scheduled.length} of ${connections.length} connection(s) scheduled, at most ${concurrency} sync(s) at once`
         : 'scheduler off (--no-scheduler)';
+      if (queue) schedulerLine += opts.worker ? `; worker on: ${concurrency} sync(s) at once` : '; worker off (--no-worker)';
       process.stdout.write(`Rostersync serving on ${url} (health: ${url}/healthz); ${schedulerLine}. Stop with Ctrl-C or SIGTERM.\n`);
       if (scheduler && scheduled.some((c) => c.hasSecret)) {
         // A store opened without the key cannot unseal secrets: say so now, not at the first slot.
@@ -78,6 +114,7 @@ export function registerServe(program: Command): void {
         });
       }
       scheduler?.start();
+      const worker = queue && opts.worker ? startSyncWorker({ store, queue, concurrency, logger: logPort }) : undefined;
 
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         const onSignal = (s: NodeJS.Signals): void => {
@@ -93,7 +130,8 @@ export function registerServe(program: Command): void {
         process.on('SIGINT', onSignal);
       });
       logger.info({ signal }, 'stopping');
-      await Promise.all([scheduler?.stop(), app.close()]);
+      await Promise.all([scheduler?.stop(), worker?.stop(), app.close()]);
+      await queue?.close();
       await store.close();
       logger.info({}, 'stopped');
       process.stdout.write('Stopped.\n');

@@ -10,6 +10,7 @@ import { planText, runJson, runSummary } from './format.ts';
 import { runPlan } from '../services/hold-service.ts';
 import { intOption } from './cli-error.ts';
 import { createProgress, silentProgress } from './progress.ts';
+import { queueSyncCommand } from './worker-command.ts';
 
 /** `rostersync sync`: a full or delta sync (or a dry run) of one provider into the store. */
 export function registerSync(program: Command): void {
@@ -32,7 +33,9 @@ export function registerSync(program: Command): void {
     .option('--no-contacts', 'contacts toggle off: parent/guardian/relative users are not ingested')
     .option('--no-user-flags', 'user flags toggle off: metadata."microsoft.userFlags" is dropped')
     .option('--json', 'print one JSON object instead of progress and a table', false)
+    .option('--queue', 'PostgreSQL: queue the sync of --connection for the workers instead of running it here', false)
     .action(async (opts) => {
+      if (opts.queue) return queueSyncCommand(opts);
       const store = opts.connection !== undefined ? await openStoreWithKey(opts.db, false) : await openStore({ url: dbPath(opts.db) });
       let target: { access: ProviderAccess; connectionId?: string; optional: { courses: boolean; demographics: boolean }; toggles: Toggles };
       try {

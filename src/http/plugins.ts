@@ -9,7 +9,9 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { Store } from '../store/store.ts';
+import { adminApiPlugin, type AdminApiOptions } from './admin/admin-api.ts';
 import type { AppPlugin } from './app.ts';
+import { consolePlugin } from './console.ts';
 
 export interface ServeContext {
   store: Store;
@@ -18,9 +20,26 @@ export interface ServeContext {
 
 /** The plugins `rostersync serve` registers, in order. */
 export function servePlugins(ctx: ServeContext): AppPlugin[] {
-  void ctx;
   return [
     // { name: 'oneroster', plugin: …, options: { store: ctx.store, … }, prefix: '/ims/oneroster/v1p1' },
-    // { name: 'events', plugin: eventsApiPlugin, options: { store: ctx.store, authorize: … } },
+    // The admin API (/api/v1, OpenAPI at /api/v1/openapi.json) also mounts the events API
+    // (/api/v1/events) behind its authentication; do not register eventsApiPlugin a second time.
+    { name: 'admin', plugin: adminApiPlugin, options: adminOptions(ctx) as unknown as Record<string, unknown> },
+    // The web console (web/dist) at / with the SPA fallback; keep it last: it owns the 404 handler.
+    { name: 'console', plugin: consolePlugin, options: {} },
   ];
+}
+
+/**
+ * The admin API's settings from the environment: `ROSTERSYNC_ADMIN_PASSWORD` (first start only: the
+ * `admin` account's password; without it a one-time setup token is printed to stdout) and
+ * `ROSTERSYNC_COOKIE_SECURE` (`auto` default, `true`, `false`: the session cookie's Secure flag).
+ */
+function adminOptions(ctx: ServeContext): AdminApiOptions {
+  const secure = (process.env.ROSTERSYNC_COOKIE_SECURE ?? 'auto').toLowerCase();
+  return {
+    store: ctx.store,
+    adminPassword: process.env.ROSTERSYNC_ADMIN_PASSWORD,
+    auth: { cookieSecure: secure === 'true' ? true : secure === 'false' ? false : 'auto' },
+  };
 }

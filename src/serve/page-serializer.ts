@@ -91,10 +91,13 @@ export class PageSerializer {
     options: { fields?: readonly string[] | undefined; warnings?: readonly StatusInfo[] } = {},
   ): PageBody {
     const writer = this.#writer(baseUrl);
-    return this.#page(wrapper, records.length, records.length * 600 + 256, options.warnings, (sink, i) => {
-      const record = records[i] as AnyEntity;
-      if (options.fields !== undefined) sink.text(JSON.stringify(pickFields(toWire(collection, record, baseUrl), options.fields)));
-      else writer.write(sink, collection, record);
+    return this.#page(wrapper, records.length * 600 + 256, options.warnings, (sink) => {
+      for (let i = 0; i < records.length; i++) {
+        if (i > 0) sink.byte(0x2c);
+        const record = records[i] as AnyEntity;
+        if (options.fields !== undefined) sink.text(JSON.stringify(pickFields(toWire(collection, record, baseUrl), options.fields)));
+        else writer.write(sink, collection, record);
+      }
     });
   }
 
@@ -113,16 +116,13 @@ export class PageSerializer {
     const writer = this.#storedWriter(baseUrl);
     let estimate = 256;
     for (const r of stored) estimate += r.json.length + 256;
-    return this.#page(wrapper, stored.length, estimate, options.warnings, (sink, i) => writer.write(sink, collection, stored[i] as StoredRecord));
+    return this.#page(wrapper, estimate, options.warnings, (sink) => writer.writeList(sink, collection, stored));
   }
 
-  #page(wrapper: string, count: number, estimate: number, warnings: readonly StatusInfo[] | undefined, writeOne: (sink: ByteSink, i: number) => void): PageBody {
+  #page(wrapper: string, estimate: number, warnings: readonly StatusInfo[] | undefined, writeList: (sink: ByteSink) => void): PageBody {
     const sink = new ByteSink(this.#acquire(estimate));
     sink.text(`{${JSON.stringify(wrapper)}:[`);
-    for (let i = 0; i < count; i++) {
-      if (i > 0) sink.byte(0x2c);
-      writeOne(sink, i);
-    }
+    writeList(sink);
     sink.byte(0x5d);
     if (warnings && warnings.length > 0) sink.text(`,"statusInfoSet":${JSON.stringify(warnings)}`);
     sink.byte(0x7d);

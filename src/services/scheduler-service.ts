@@ -8,6 +8,7 @@ import type { Store } from '../store/store.ts';
 import type { SyncLogger } from '../sync/full-sync.ts';
 import { retentionDaysOf } from '../sync/schedule.ts';
 import { Scheduler, type SchedulerClock, type SchedulerJobs } from '../sync/scheduler.ts';
+import type { SyncQueue } from './queue.ts';
 import { storedAccess } from './stored-connection.ts';
 import { expireDeadRuns, syncConnection } from './sync-service.ts';
 
@@ -30,6 +31,23 @@ export function schedulerJobs(store: Store, options: { logger?: SyncLogger } = {
         ...(options.logger ? { logger: options.logger } : {}),
       });
       return { runId: result.runId, status: result.status };
+    },
+    expireDead: (connectionId) => expireDeadRuns(store, connectionId),
+    purge: (connection, now) => purgeExpired(store, { connectionId: connection.id, now, retentionDays: retentionDaysOf(connection) }),
+  };
+}
+
+/**
+ * The jobs of a scheduler in the scaled setup (PostgreSQL + workers): a due sync is ENQUEUED, not
+ * run (`status: 'queued'`; a connection that already has a queued or running job keeps that one).
+ * Workers run it; the scheduler sees the run in the runs table like any other.
+ */
+export function queueSchedulerJobs(store: Store, queue: Pick<SyncQueue, 'enqueueSync'>, options: { logger?: SyncLogger } = {}): SchedulerJobs {
+  return {
+    async sync({ connection, mode }) {
+      const r = await queue.enqueueSync({ connectionId: connection.id, mode, reason: 'schedule' });
+      if (r.existing) options.logger?.info('scheduled sync not queued: the connection already has a job', { connectionId: connection.id, jobId: r.existing.id, state: r.existing.state });
+      return { status: 'queued' };
     },
     expireDead: (connectionId) => expireDeadRuns(store, connectionId),
     purge: (connection, now) => purgeExpired(store, { connectionId: connection.id, now, retentionDays: retentionDaysOf(connection) }),

@@ -238,10 +238,10 @@ export class RunRepository {
   /**
    * Writes the final state of a running run. Pass the apply transaction as `db` so the live
    * changes and the run's final state commit together (a crash leaves neither).
-   * @throws StoreError `run_not_running` when the run is not `running`.
+   * @throws StoreError `run_not_running` when the run is not `running` (under `leaseOwner`, when given).
    */
-  async finish(id: number, outcome: RunOutcome, db: Kysely<Database> = this.#db, now: Date = new Date()): Promise<void> {
-    const res = await db
+  async finish(id: number, outcome: RunOutcome, db: Kysely<Database> = this.#db, now: Date = new Date(), leaseOwner?: string): Promise<void> {
+    let q = db
       .updateTable('runs')
       .set({
         status: outcome.status,
@@ -257,9 +257,11 @@ export class RunRepository {
         hold_state: sql<string | null>`case when ${outcome.status} = 'held' and dry_run = 0 then 'pending' else null end`,
       })
       .where('id', '=', id)
-      .where('status', '=', 'running')
-      .executeTakeFirst();
-    if (Number(res.numUpdatedRows) === 0) throw new StoreError('run_not_running', `run ${id} is not running`);
+      .where('status', '=', 'running');
+    // With the owner: a process that lost its lease (another one adopted the run) cannot finish it.
+    if (leaseOwner !== undefined) q = q.where('lease_owner', '=', leaseOwner);
+    const res = await q.executeTakeFirst();
+    if (Number(res.numUpdatedRows) === 0) throw new StoreError('run_not_running', `run ${id} is not running${leaseOwner !== undefined ? ' under this lease' : ''}`);
   }
 
   /**

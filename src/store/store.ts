@@ -6,13 +6,16 @@
 import Database from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql, type MigrationResultSet } from 'kysely';
 import pg from 'pg';
+import { AdminRepository } from './admin-repository.ts';
 import { ApiClientRepository } from './api-client-repository.ts';
+import { AuditRepository } from './audit-repository.ts';
 import { ChangeRepository } from './change-repository.ts';
 import { ConnectionRepository } from './connection-repository.ts';
 import { CursorRepository } from './cursor-repository.ts';
 import { StoreError } from './errors.ts';
 import { IssueRepository } from './issue-repository.ts';
 import { InCodeMigrationProvider, type StoreDialect } from './migrations.ts';
+import { PgStagerFactory } from './pg-stager.ts';
 import { ProviderStateRepository } from './provider-state-repository.ts';
 import { RecordRepository } from './record-repository.ts';
 import { RunRepository } from './run-repository.ts';
@@ -33,8 +36,8 @@ export interface StoreOptions {
   /** 32-byte key (bytes, hex or base64) sealing connection secrets. Without it secrets cannot be stored. */
   secretKey?: Buffer | string;
   /**
-   * Staging writer: `native` (the dialect's fast path, default) or `portable` (Kysely only). On
-   * PostgreSQL both are the portable stager for now.
+   * Staging writer: `native` (the dialect's fast path, default: `sqlite-bulk-stager.ts`,
+   * `pg-stager.ts`) or `portable` (Kysely only).
    */
   bulk?: 'native' | 'portable';
   /** SQLite: page size in bytes for a NEW database file (ignored for existing ones). Default 4096. */
@@ -72,6 +75,10 @@ export interface Store {
   readonly webhooks: WebhookRepository;
   /** Downstream clients of the re-served OneRoster API (migration 0004). */
   readonly apiClients: ApiClientRepository;
+  /** Admin accounts, sessions and API tokens (migration 0006). */
+  readonly admin: AdminRepository;
+  /** The audit log of admin actions (migration 0006). */
+  readonly audit: AuditRepository;
   readonly staging: StagingArea;
   /** Delta cursors per connection and collection (migration 0003). */
   readonly cursors: CursorRepository;
@@ -182,8 +189,7 @@ function openPostgres(options: StoreOptions): Opened {
   return {
     dialect: 'postgres',
     db: new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }),
-    // The SQLite fast path does not apply; a COPY-based PostgreSQL stager is the later `native`.
-    stagers: (kdb) => new PortableStagerFactory(kdb),
+    stagers: (kdb) => (options.bulk === 'portable' ? new PortableStagerFactory(kdb) : new PgStagerFactory(pool)),
     rebuildMinWrites: undefined,
     // UNLOGGED: no WAL for scratch rows, yet they survive a killed client (not a server crash).
     stage: { unlogged: true, dialect: 'postgres' },
@@ -265,6 +271,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     changes: new ChangeRepository(db),
     webhooks: new WebhookRepository(db, box),
     apiClients: new ApiClientRepository(db, box),
+    admin: new AdminRepository(db),
+    audit: new AuditRepository(db),
     staging,
     cursors: new CursorRepository(db),
     migrate,

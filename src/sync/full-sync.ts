@@ -34,7 +34,7 @@ import { hostname } from 'node:os';
 import type { DataIssue } from '../oneroster/issues.ts';
 import type { AnyEntity, CollectionName } from '../oneroster/types.ts';
 import type { FetchedPage, PageReader } from '../source/page-reader.ts';
-import { StoreError } from '../store/errors.ts';
+import { StoreError, isStoreError } from '../store/errors.ts';
 import type { CollectionOutcome, EndpointCounts, EntityCounts, IssueSummary, RunError, RunStatus } from '../store/run-repository.ts';
 import { emptyIssueSummary } from '../store/run-repository.ts';
 import { STAGE_WRITE_MIN, StageOp } from '../store/schema.ts';
@@ -857,7 +857,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         counts.outcome = dryRun ? 'planned' : 'held';
         counts.deleted += counts.deletedByAbsence;
       }
-      await store.runs.finish(runId, outcomeBase());
+      await store.runs.finish(runId, outcomeBase(), undefined, undefined, leaseOwner);
     } else {
       await store.staging.apply(applyCtx, toApply, async (trx, applied) => {
         const advance = new Map<CollectionName, string>();
@@ -871,7 +871,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         // The cursor moves with the applied data, in the same transaction, never ahead of it.
         await store.cursors.set(connectionId, runId, advance, trx);
         advanced = advance.size > 0;
-        await store.runs.finish(runId, outcomeBase(), trx);
+        await store.runs.finish(runId, outcomeBase(), trx, undefined, leaseOwner);
       });
     }
     timings.apply = performance.now() - ta;
@@ -903,7 +903,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       // Keep the staged pages: the next run of this connection resumes from them.
       keepStaging = true;
       const error: RunError = { code: 'released', message: 'the process released the run at shutdown; its staged pages are kept and the next run resumes it' };
-      await store.runs.finish(runId, { status: 'failed', entities, requests: perEndpoint, issues, error });
+      await store.runs.finish(runId, { status: 'failed', entities, requests: perEndpoint, issues, error }, undefined, undefined, leaseOwner);
       log?.info('run released at shutdown', { runId, connectionId });
       for (const k of Object.keys(timings) as Array<keyof RunTimings>) timings[k] = Math.round(timings[k]);
       return {
@@ -921,6 +921,12 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         error,
       };
     }
+    // Another process took the run over (our lease expired while we were cut off): its staged
+    // pages and its run row are not ours to touch any more.
+    if (isStoreError(err, 'run_not_running')) {
+      keepStaging = true;
+      throw err;
+    }
     // Unexpected failure (store, bug): the apply transaction (if begun) rolled back; record why.
     const code = (err as { code?: unknown } | null)?.code;
     const error: RunError = {
@@ -932,7 +938,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       if (counts && counts.outcome === 'applied') counts.outcome = 'skipped';
     }
     await store.runs
-      .finish(runId, { status: 'failed', entities, requests: perEndpoint, issues, error })
+      .finish(runId, { status: 'failed', entities, requests: perEndpoint, issues, error }, undefined, undefined, leaseOwner)
       .catch(() => undefined); // the original error matters more
     throw err;
   } finally {
