@@ -12,6 +12,7 @@ import type { Store } from '../store/store.ts';
 import { adminApiPlugin, type AdminApiOptions } from './admin/admin-api.ts';
 import type { AppPlugin } from './app.ts';
 import { consolePlugin } from './console.ts';
+import { storeOneRosterPlugin } from '../serve/store-server.ts';
 
 export interface ServeContext {
   store: Store;
@@ -21,7 +22,9 @@ export interface ServeContext {
 /** The plugins `rostersync serve` registers, in order. */
 export function servePlugins(ctx: ServeContext): AppPlugin[] {
   return [
-    // { name: 'oneroster', plugin: …, options: { store: ctx.store, … }, prefix: '/ims/oneroster/v1p1' },
+    // The re-served OneRoster 1.1 API (/ims/oneroster/v1p1/…) and its token endpoint (/oauth/token),
+    // for stored API clients (`rostersync api-client add`); each client sees its own connection.
+    { name: 'oneroster', plugin: storeOneRosterPlugin, options: { store: ctx.store } as unknown as Record<string, unknown> },
     // The admin API (/api/v1, OpenAPI at /api/v1/openapi.json) also mounts the events API
     // (/api/v1/events) behind its authentication; do not register eventsApiPlugin a second time.
     { name: 'admin', plugin: adminApiPlugin, options: adminOptions(ctx) as unknown as Record<string, unknown> },

@@ -6,8 +6,11 @@
  * including values that defeat its packed-text encoding.
  */
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
+import pg from 'pg';
 import type { AnyEntity } from '../oneroster/types.ts';
+import { PgStagerFactory } from './pg-stager.ts';
 import { StageOp, stageTable } from './schema.ts';
 import { PortableStagerFactory, stageColumns, type StageRow } from './staging.ts';
 import type { Store } from './store.ts';
@@ -67,7 +70,16 @@ async function stagedRows(store: Store, runId: number): Promise<Array<Record<str
 
 forEachDialect(
   'PostgreSQL stager',
-  ({ it, open }) => {
+  ({ it, open, freshUrl, openAt }) => {
+    /** A store plus a pg pool of its own on the same database (for a factory built by hand). */
+    const openWithPool = async (): Promise<{ store: Store; pool: pg.Pool }> => {
+      const url = await freshUrl();
+      const store = await openAt(url, { bulk: 'native' });
+      const pool = new pg.Pool({ connectionString: url, max: 2 });
+      pool.on('error', () => {});
+      return { store, pool };
+    };
+
     it('sees whether the connection has live rows', async () => {
       const store = await open({ bulk: 'native' });
       const env = await setup(store);
@@ -150,8 +162,9 @@ forEachDialect(
       assert.deepEqual(JSON.parse(data.get('é')!), JSON.parse(rows[ids.indexOf('é')]!.data!), 'live data as applied');
     });
 
-    it('stages exactly what the portable stager stages, including values its packed encoding cannot carry', async () => {
-      const store = await open({ bulk: 'native' });
+    it('stages exactly what the portable stager stages, by COPY and by INSERT, including values the packed encoding cannot carry', async (t) => {
+      const { store, pool } = await openWithPool();
+      t.after(() => pool.end());
       const env = await setup(store);
       const nasty = [
         create('q1', { username: 'quote " and \\ backslash, {braces}, NULL', email: '' }),
@@ -170,13 +183,49 @@ forEachDialect(
       const runPortable = await env.run();
       const portable = await new PortableStagerFactory(store.db).open({ runId: runPortable, tenantId: env.tenantId, connectionId: env.connectionId, collection: 'users' });
       assert.deepEqual(await portable.write(nasty), nasty.map(() => true), 'portable: all staged');
+      const runInsert = await env.run();
+      const byInsert = await new PgStagerFactory(pool, { write: 'insert' }).open({ runId: runInsert, tenantId: env.tenantId, connectionId: env.connectionId, collection: 'users' });
+      assert.deepEqual(await byInsert.write(nasty), nasty.map(() => true), 'insert path: all staged');
       const a = await stagedRows(store, runNative);
       const b = await stagedRows(store, runPortable);
       assert.equal(a.length, nasty.length, 'one row per record');
-      assert.deepEqual(a, b, 'identical stage rows from both stagers');
+      assert.deepEqual(a, b, 'identical stage rows: native (COPY) and portable');
+      assert.deepEqual(await stagedRows(store, runInsert), b, 'identical stage rows: INSERT path and portable');
       const q3 = a.find((r) => r['sourced_id'] === 'q3');
       assert.deepEqual([q3?.['username'], q3?.['email']], ['\u001f', null], 'lone US kept as text, null as NULL');
       assert.equal(a.find((r) => r['sourced_id'] === 'q2')?.['username'], 'record\u001eseparator', 'RS inside a value survives');
+    });
+
+    it('falls back to ON CONFLICT when another session stages one of the ids between the pre-check and the COPY', async (t) => {
+      const { store, pool } = await openWithPool();
+      t.after(() => pool.end());
+      const env = await setup(store);
+      const runId = await env.run();
+      await store.staging.ensureTables();
+      const stager = await new PgStagerFactory(pool).open({ runId, tenantId: env.tenantId, connectionId: env.connectionId, collection: 'users' });
+      await stager.write([create('first')]);
+      const other = await pool.connect();
+      try {
+        // An uncommitted row the pre-check cannot see; the COPY then waits on its key.
+        await other.query('begin');
+        await other.query(`insert into ${stageTable('users')} (run_id, sourced_id, op) values ($1, 'z', ${StageOp.unchanged})`, [runId]);
+        const writing = stager.write([create('y'), create('z')], (inserted) => JSON.stringify({ inserted }));
+        for (let i = 0; ; i++) {
+          const w = await store.db.executeQuery<{ n: number }>(
+            sql`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like 'copy %'`.compile(store.db),
+          );
+          if (Number(w.rows[0]?.n) > 0) break;
+          assert.ok(i < 200, 'the COPY waits on the uncommitted key');
+          await sleep(25);
+        }
+        await other.query('commit');
+        assert.deepEqual(await writing, [true, false], '"z" counts as already staged after the retry');
+      } finally {
+        other.release();
+      }
+      const rows = await stagedRows(store, runId);
+      assert.deepEqual(rows.map((r) => [r['sourced_id'], r['op']]), [['first', StageOp.create], ['y', StageOp.create], ['z', StageOp.unchanged]], 'the other session\'s row kept, the rest staged once');
+      assert.deepEqual(await store.staging.checkpoints(runId), new Map([['users', JSON.stringify({ inserted: [true, false] })]]), 'checkpoint of the retried page');
     });
   },
   { dialects: ['postgres'] },
