@@ -111,6 +111,8 @@ describe('re-served OneRoster API', () => {
       access: { baseUrl: sim.baseUrl, auth: { kind: 'oauth2', tokenUrl: sim.tokenUrl, clientId: sim.clientId, clientSecret: sim.clientSecret } },
       connectionName: 'district',
       optional: OPTIONAL,
+      // The product default: the School Data Sync rules on, every toggle on.
+      toggles: ALL,
     });
     assert.equal(first.result.status, 'succeeded');
     connectionId = first.connection.id;

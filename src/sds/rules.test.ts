@@ -47,7 +47,7 @@ test('clean records of every collection pass unchanged (same object, no issues)'
   const issues: DataIssue[] = [];
   const kept = v.check('users', g, issues) as User;
   assert.deepEqual(issues, []);
-  assert.equal(kept.agents, undefined, 'reverse agents dropped');
+  assert.equal(kept.agents?.length, 1, 'reverse agents stay on the record (never relationships)');
 });
 
 test('SDS required fields per entity: an error drops the record, with a fix at the SIS', () => {
@@ -134,7 +134,7 @@ test('contacts: familyName, givenName and email required (errors); phones must b
   assert.deepEqual(applySdsRules('users', student({ phone: '555-0123' }), { toggles: ALL }).issues, []);
 });
 
-test('contacts: reverse agents are filtered out and counted', () => {
+test('contacts: reverse agents are counted and kept on the record, never relationships', () => {
   const v = new SdsValidator({ toggles: ALL });
   const issues: DataIssue[] = [];
   const twoKids = contact({ agents: [{ sourcedId: 'u1', type: 'user' }, { sourcedId: 'u2', type: 'user' }] });
@@ -142,7 +142,7 @@ test('contacts: reverse agents are filtered out and counted', () => {
   v.check('users', contact({ sourcedId: 'p2' }), issues);
   v.check('users', contact({ sourcedId: 'p3', agents: undefined as never }), issues);
   assert.deepEqual(issues, []);
-  assert.equal(kept.agents, undefined);
+  assert.equal(kept.agents?.length, 2, 'kept on the record');
   assert.equal(twoKids.agents?.length, 2, 'input untouched');
   assert.equal(v.stats.reverseAgentsFiltered, 3);
   assert.equal(v.stats.contactsWithReverseAgents, 2);

@@ -7,7 +7,7 @@
  *   `identifier`, course `org`, …;
  * - emails lower-cased and validated (§3.1);
  * - contacts (§1.2, the seed): `familyName`, `givenName`, `email` required; `phone`/`sms` E.164 with
- *   `+`; reverse agents (a contact's own `agents`) filtered out and counted;
+ *   `+`; reverse agents (a contact's own `agents`) filtered out of relationships and counted;
  * - user flags (`metadata."microsoft.userFlags"`, §1.3): normalised; unknown values and flags on
  *   non-students are warnings;
  * - the optional-data toggles: with a toggle off that data is not ingested at all.
@@ -170,7 +170,7 @@ function pushIssue(
 export interface SdsStats {
   /** Records not ingested because their optional-data toggle is off. */
   skippedByToggle: { contacts: number; demographics: number };
-  /** Entries of contacts' own `agents` dropped (reverse data is not a relationship). */
+  /** Entries of contacts' own `agents` seen: reverse data, never a relationship (kept on the record). */
   reverseAgentsFiltered: number;
   /** Contacts that carried reverse agents. */
   contactsWithReverseAgents: number;
@@ -302,12 +302,13 @@ export class SdsValidator {
         out ??= { ...u };
         delete out[f];
       }
-      // Reverse data (the seed): a contact's own agents are filtered out and counted, never relationships.
+      // Reverse data (the seed): a contact's own agents are filtered out of the relationships and
+      // counted; relationships come from the students' agents only (sds-csv.ts). The record keeps
+      // them: OneRoster requires a parent's agents ("a user of role 'parent' MUST have agents that
+      // are of type 'student'", sds-notes §1.2), and the re-served API must pass the same check.
       if (u.agents !== undefined) {
         this.stats.reverseAgentsFiltered += u.agents.length;
         this.stats.contactsWithReverseAgents++;
-        out ??= { ...u };
-        delete out.agents;
       }
     } else if (u.agents !== undefined && !this.toggles.contacts) {
       // With the contacts toggle off relationships are not ingested either.
