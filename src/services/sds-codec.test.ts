@@ -26,8 +26,8 @@ const contact = { ...student, sourcedId: 'con-1', role: 'guardian', username: 'c
 
 test('version salts the fingerprint with the toggles, so a toggle change re-reads unchanged JSON', () => {
   assert.equal(toggleBits({ contacts: true, demographics: false, userFlags: true }), '101');
-  assert.equal(createSdsCodec(ALL).version, `${DEFAULT_CODEC.version}+sds:111`);
-  assert.equal(createSdsCodec(NONE).version, `${DEFAULT_CODEC.version}+sds:000`);
+  assert.equal(createSdsCodec(ALL).version, `${DEFAULT_CODEC.version}+sds2:111`);
+  assert.equal(createSdsCodec(NONE).version, `${DEFAULT_CODEC.version}+sds2:000`);
   assert.notEqual(createSdsCodec(ALL).version, DEFAULT_CODEC.version);
 });
 

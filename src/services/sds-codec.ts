@@ -38,13 +38,13 @@ export function toggleBits(toggles: Toggles): string {
 
 /**
  * Builds the SDS codec for one run (one `SdsValidator` per run, as rules.ts asks: its stats are
- * per run). `version` is `${DEFAULT_CODEC.version}+sds:${c}${d}${f}`; bump the `sds` part too when
+ * per run). `version` is `${DEFAULT_CODEC.version}+sds2:${c}${d}${f}` (sds2: contacts keep their agents); bump the `sds` part when
  * the rules in src/sds/ change their output.
  */
 export function createSdsCodec(toggles: Toggles): SdsCodec {
   const validator = new SdsValidator({ toggles });
   return {
-    version: `${DEFAULT_CODEC.version}+sds:${toggleBits(toggles)}`,
+    version: `${DEFAULT_CODEC.version}+sds2:${toggleBits(toggles)}`,
     canonicalJson: DEFAULT_CODEC.canonicalJson,
     references: true,
     stats: validator.stats,
