@@ -215,7 +215,7 @@ export async function syncConnection(options: SyncConnectionOptions): Promise<Sy
       await options.store.runs.setApprovedRun(approval.heldRunId, result.runId);
     }
     if (options.afterApply !== false && !result.dryRun && (result.status === 'succeeded' || result.status === 'partial')) {
-      await afterApplied(options.store, connection, options.logger, options.signal);
+      await afterApplied(options.store, connection, result.mode === 'full', options.logger, options.signal);
     }
     return codec ? { connection, result, sds: codec.stats } : { connection, result };
   } finally {
@@ -225,14 +225,18 @@ export async function syncConnection(options: SyncConnectionOptions): Promise<Sy
 
 /**
  * What follows an applied run, outside its transaction; failures are logged, never fail the run:
- * webhook delivery (issue 6: "after each applied run, events are POSTed") and retention (issue 4:
- * tombstones kept for the connection's retention, default 30 days).
+ * webhook delivery (issue 6: "after each applied run, events are POSTed") and, after full syncs,
+ * retention (issue 4: tombstones kept for the connection's retention, default 30 days).
  */
-async function afterApplied(store: Store, connection: Connection, logger: SyncLogger | undefined, signal: AbortSignal | undefined): Promise<void> {
-  try {
-    await purgeExpired(store, { connectionId: connection.id, retentionDays: retentionDaysOf(connection) });
-  } catch (err) {
-    logger?.warn('retention purge failed', { connectionId: connection.id, error: err instanceof Error ? err.message : String(err) });
+async function afterApplied(store: Store, connection: Connection, purge: boolean, logger: SyncLogger | undefined, signal: AbortSignal | undefined): Promise<void> {
+  // Retention scans the live tables for old tombstones: after full syncs only (weekly by default;
+  // `serve` also purges daily), so the frequent deltas stay cheap.
+  if (purge) {
+    try {
+      await purgeExpired(store, { connectionId: connection.id, retentionDays: retentionDaysOf(connection) });
+    } catch (err) {
+      logger?.warn('retention purge failed', { connectionId: connection.id, error: err instanceof Error ? err.message : String(err) });
+    }
   }
   try {
     const reports = await deliverPendingWebhooks(store, { connectionId: connection.id, ...(signal ? { signal } : {}), ...(logger ? { logger } : {}) });

@@ -15,6 +15,7 @@ import { migration0003 } from './migrations/0003-history.ts';
 import { migration0004 } from './migrations/0004-api-clients.ts';
 import { migration0005 } from './migrations/0005-webhooks.ts';
 import { migration0006 } from './migrations/0006-admin.ts';
+import { migration0007 } from './migrations/0007-tombstone-index.ts';
 import { sourcedIdType } from './migrations/column-types.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -206,6 +207,7 @@ export function buildMigrations(dialect: StoreDialect): Record<string, Migration
     '0004_api_clients': migration0004,
     '0005_webhooks': migration0005,
     '0006_admin': migration0006(dialect),
+    '0007_tombstone_index': migration0007,
   };
 }
 
