@@ -89,13 +89,14 @@ forEachDialect('openStore and migrations', ({ it, open, freshUrl, openAt, dialec
     }
   });
 
-  it('creates exactly the key, covering and SECONDARY_INDEXES indexes on live tables', async () => {
+  it('creates exactly the key, covering, tombstone and SECONDARY_INDEXES indexes on live tables', async () => {
     const s = await open();
     for (const c of COLLECTIONS) {
       const t = liveTable(c);
       const idx = await indexesOf(s, t);
-      const expected = [`${t}_fp`, `${t}_key`, ...(SECONDARY_INDEXES[c] ?? []).map((i) => i.name)].sort();
+      const expected = [`${t}_fp`, `${t}_key`, `${t}_tombstones`, ...(SECONDARY_INDEXES[c] ?? []).map((i) => i.name)].sort();
       assert.deepEqual([...idx.keys()].sort(), expected, t);
+      assert.match(idx.get(`${t}_tombstones`) ?? '', /deleted_at"? is not null/i, `${t}_tombstones is partial over tombstones`);
       assert.match(idx.get(`${t}_key`) ?? '', /UNIQUE/i, `${t}_key is unique`);
       for (const i of SECONDARY_INDEXES[c] ?? []) {
         // SQLite keeps the builder's quoting, PostgreSQL prints bare identifiers.

@@ -21,6 +21,7 @@
 import type { DataIssue } from '../oneroster/issues.ts';
 import type { AnyEntity, CollectionName, EntityByCollection } from '../oneroster/types.ts';
 import { REFERENCE_RULES, checkReferences } from '../sds/rules.ts';
+import { isContactRole } from '../sds/contacts.ts';
 import { StageOp } from '../store/schema.ts';
 import type { AbsenceRule, StagingArea } from '../store/staging.ts';
 import { fieldDiff } from './field-diff.ts';
@@ -46,8 +47,10 @@ export function refsOf(c: CollectionName, record: AnyEntity): string | undefined
   const rec = record as unknown as Record<string, unknown>;
   const out: Record<string, unknown> = {};
   let any = false;
+  // A contact's own agents are reverse data, never relationships (sds-notes §1.2): not checked.
+  const contact = c === 'users' && typeof rec['role'] === 'string' && isContactRole(rec['role']);
   for (const r of rules) {
-    if (r.field === 'sourcedId') continue;
+    if (r.field === 'sourcedId' || (contact && r.field === 'agents')) continue;
     const v = rec[r.field];
     if (v === undefined || v === null) continue;
     out[r.field] = Array.isArray(v) ? v.map((x: { sourcedId?: unknown }) => ({ sourcedId: x?.sourcedId })) : { sourcedId: (v as { sourcedId?: unknown }).sourcedId };
