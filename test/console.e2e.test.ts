@@ -136,8 +136,13 @@ async function startServe(dir: string): Promise<{ url: string; child: ChildProce
     child,
     output: () => out,
     stop: async () => {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      return exited;
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const killer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(killer);
+      }
     },
   };
 }
@@ -180,17 +185,26 @@ describe('web console (browser)', () => {
     ensureConsoleBuilt();
     mkdirSync(SHOTS, { recursive: true });
     const dir = mkdtempSync(join(tmpdir(), 'rostersync-console-e2e-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
+    // Teardown in reverse order of setup, each step bounded, so a failure midway never leaves the
+    // browser, the server or the simulator running (or the test process waiting on them).
+    const teardown: Array<[string, () => Promise<unknown> | unknown]> = [['temp dir', () => rmSync(dir, { recursive: true, force: true })]];
+    t.after(async () => {
+      for (const [what, step] of teardown.reverse()) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        await Promise.race([
+          Promise.resolve().then(step).catch((err: unknown) => process.stderr.write(`teardown of ${what} failed: ${String(err)}\n`)),
+          new Promise((r) => (timer = setTimeout(() => r(process.stderr.write(`teardown of ${what} timed out\n`)), 20_000))),
+        ]);
+        clearTimeout(timer);
+      }
+    });
 
     // Latency makes a sync last a few seconds, so the run page sees it running and follows its events.
     const lossy = new LossyDistrict(District.generate({ size: 'tiny', seed: 11, dirtyRate: 0.08 }));
     const sim = await startSimulator({ district: lossy as unknown as District, auth: 'oauth2', faults: 'latency=250ms' });
-    t.after(() => sim.close());
+    teardown.push(['simulator', () => sim.close()]);
     const serve = await startServe(dir);
-    t.after(async () => {
-      const code = await serve.stop();
-      assert.equal(code, 0, `serve stops cleanly: ${serve.output().slice(-2000)}`);
-    });
+    teardown.push(['rostersync serve', () => serve.stop()]);
 
     const { chromium } = await import('playwright-core');
     const context: BrowserContext = await chromium.launchPersistentContext(join(dir, 'chromium-profile'), {
@@ -200,7 +214,7 @@ describe('web console (browser)', () => {
       viewport: { width: 1366, height: 768 },
       acceptDownloads: true,
     });
-    t.after(() => context.close());
+    teardown.push(['browser', () => context.close()]);
     // The console loads nothing from elsewhere (no CDN, no fonts): any other host is refused and recorded.
     const foreign: string[] = [];
     await context.route('**/*', (route) => {
@@ -269,7 +283,8 @@ describe('web console (browser)', () => {
     const events = page.waitForRequest((r) => /\/api\/v1\/runs\/\d+\/events$/.test(r.url()));
     await page.getByRole('button', { name: 'Run full sync' }).click();
     await events; // the run page followed the running run's event stream
-    await page.getByTestId('progress').waitFor();
+    // Progress rows arrive as server-sent events while the run reads its collections.
+    await page.getByTestId('progress').locator('tbody tr').first().waitFor();
     await shot(page, '03-run-progress');
     assert.equal(await waitForFinishedRun(page), 'succeeded');
     const counts = page.getByTestId('entity-counts');
@@ -283,7 +298,7 @@ describe('web console (browser)', () => {
     await report.waitFor();
     const rows = await report.locator('tbody tr').count();
     assert.ok(rows > 0, 'the error report lists the dirty records');
-    await page.getByTestId('chart-rules').locator('svg').waitFor();
+    await page.getByTestId('chart-rules').getByRole('img').waitFor();
     // Filter: warnings only.
     await page.getByLabel('Severity').selectOption('warning');
     await page.waitForFunction(() => {
@@ -352,6 +367,7 @@ describe('web console (browser)', () => {
     await page.getByRole('button', { name: 'Approve and apply' }).click();
     assert.equal(await waitForFinishedRun(page), 'succeeded');
     await page.getByText(/Approves/).waitFor();
+    await page.waitForFunction(() => !/\d/.test((globalThis as unknown as { document: { querySelector(s: string): { textContent: string | null } | null } }).document.querySelector('nav a[href="/holds"]')?.textContent ?? ''));
     const applied = page.getByTestId('entity-counts');
     const deletedEnrollments = Number((await applied.locator('tr[data-entity="enrollments"] td[data-col="deleted"]').innerText()).replace(/\D/g, ''));
     assert.equal(deletedEnrollments, planned, 'the approval applied the planned deletions');
@@ -390,5 +406,7 @@ describe('web console (browser)', () => {
 
     assert.deepEqual(foreign, [], 'the console requested nothing from another host');
     assert.deepEqual(pageErrors, [], 'no script errors in the page');
+    await context.close();
+    assert.equal(await serve.stop(), 0, `serve stops cleanly on SIGTERM: ${serve.output().slice(-2000)}`);
   });
 });

@@ -23,4 +23,10 @@ describe('fieldDiff', () => {
   it('treats array order as significant', () => {
     assert.deepEqual(Object.keys(fieldDiff({ grades: ['01', '02'] }, { grades: ['02', '01'] })), ['grades']);
   });
+
+  it('never records a password value, only that it changed', () => {
+    assert.deepEqual(fieldDiff({ password: 'old-secret' }, { password: 'new-secret' }), { password: { before: '[redacted]', after: '[redacted]' } });
+    assert.deepEqual(fieldDiff({}, { password: 'x' }), { password: { before: null, after: '[redacted]' } });
+    assert.deepEqual(fieldDiff({ password: 'same' }, { password: 'same' }), {});
+  });
 });

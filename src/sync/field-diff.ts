@@ -5,6 +5,9 @@
  * oneroster-spec-notes §3.3), matching `hashCanonical`.
  */
 
+/** Stands for a password value in diffs. */
+export const SECRET = '[redacted]';
+
 /** `{ field: { before, after } }`; an absent side is `null`. */
 export type FieldDiff = Record<string, { before: unknown; after: unknown }>;
 
@@ -52,6 +55,11 @@ export function fieldDiff(before: unknown, after: unknown): FieldDiff {
     const av = a?.[k];
     if (bv === undefined && av === undefined) continue;
     if (bv !== undefined && av !== undefined && key(bv) === key(av)) continue;
+    // A password (OneRoster users may carry one) is a secret: history says it changed, never what to.
+    if (k === 'password') {
+      out[k] = { before: bv === undefined ? null : SECRET, after: av === undefined ? null : SECRET };
+      continue;
+    }
     out[k] = { before: bv ?? null, after: av ?? null };
   }
   return out;

@@ -82,7 +82,6 @@ export function App() {
   }, []);
   useEffect(() => {
     if (!me) return undefined;
-    refreshHolds();
     const t = setInterval(refreshHolds, 30_000);
     return () => clearInterval(t);
   }, [me, refreshHolds]);
@@ -115,8 +114,10 @@ export function App() {
 }
 
 function Shell({ onLogout }: { onLogout: () => Promise<void> }) {
-  const { me, holds } = useSession();
+  const { me, holds, refreshHolds } = useSession();
   const { path } = useLocation();
+  // A sync may have been held since the last look: recount on every page change.
+  useEffect(() => refreshHolds(), [path, refreshHolds]);
   const mainRef = useRef<HTMLElement>(null);
   let page: ReactElement | undefined;
   let nav = '';

@@ -9,9 +9,9 @@
  * user's `password` field (OneRoster 1.1 §4.13 allows one; it is no business of a console).
  *
  * Search is a case-insensitive substring match of every word of `q` against a few fields per
- * collection (sourcedId, names, email, codes): a sequential scan of one connection's rows, which
- * is fine for an admin typing into a search box (tens of milliseconds at `large`). Paging is keyset
- * on sourcedId (`after`), as `RecordRepository.list`.
+ * collection (sourcedId, names, email, codes): a sequential scan of one connection's rows (no
+ * index helps a substring match), meant for an admin typing into a search box; it has not been
+ * measured at `large`. Paging is keyset on sourcedId (`after`), as `RecordRepository.list`.
  */
 import type { FastifyInstance } from 'fastify';
 import { sql, type RawBuilder } from 'kysely';

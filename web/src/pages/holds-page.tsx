@@ -150,7 +150,6 @@ export function HoldsPage() {
               <li key={i}>{h.message ?? `${h.entity}: ${h.rule}`}</li>
             ))}
           </ul>
-          <PlanTables plan={plan} />
           <HoldDecision
             run={run}
             onDecided={async () => {
@@ -158,6 +157,7 @@ export function HoldsPage() {
               await reload();
             }}
           />
+          <PlanTables plan={plan} />
         </Section>
       ))}
     </>

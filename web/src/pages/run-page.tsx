@@ -5,6 +5,7 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { API, get } from '../api.ts';
+import { useSession } from '../app.tsx';
 import { BarChart } from '../components/bar-chart.tsx';
 import { Badge, ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtDuration, fmtNum, fmtTime, HealthBanner, Loading, RunStatus, Section, useLoad } from '../components/ui.tsx';
 import { Link, seg, useTitle } from '../router.tsx';
@@ -62,6 +63,12 @@ export function RunPage({ id }: { id: number }) {
   const run = runLoad.data?.run;
   const running = run?.status === 'running';
   const { progress, live } = useRunEvents(id, running, runLoad.reload);
+  // A run that ended may have been held, or may have applied an approval: recount the holds.
+  const { refreshHolds } = useSession();
+  const ended = run !== undefined && !running;
+  useEffect(() => {
+    if (ended) refreshHolds();
+  }, [ended, refreshHolds]);
 
   if (!run) {
     return (
@@ -181,9 +188,9 @@ function HeldPanel({ run, onDecided }: { run: Run; onDecided: () => Promise<void
           <li key={i}>{h.message ?? `${h.entity}: ${h.rule}`}</li>
         ))}
       </ul>
+      {run.holdState === 'pending' ? <HoldDecision run={run} onDecided={onDecided} /> : null}
       <ErrorBox error={plan.error} />
       {plan.data ? <PlanTables plan={plan.data} /> : null}
-      {run.holdState === 'pending' ? <HoldDecision run={run} onDecided={onDecided} /> : null}
     </Section>
   );
 }
@@ -206,7 +213,7 @@ function Counts({ run }: { run: Run }) {
   });
   return (
     <Section title="Records per entity">
-      <div className="grid-2">
+      <div className="counts-layout">
         <table className="table compact" data-testid="entity-counts">
           <thead>
             <tr>
@@ -264,7 +271,7 @@ function Counts({ run }: { run: Run }) {
   );
 }
 
-const PAGE = 100;
+const PAGE = 50;
 
 function IssueReport({ run }: { run: Run }) {
   const [severity, setSeverity] = useState('');

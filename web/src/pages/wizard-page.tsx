@@ -38,8 +38,11 @@ function Capabilities({ p }: { p: Provider }) {
 
 export function WizardPage() {
   useTitle('Add a connection');
-  const { readOnly } = useSession();
-  const providers = useLoad(() => get<{ providers: Provider[] }>('/providers').then((r) => r.providers), []);
+  const { readOnly, me } = useSession();
+  // An installation admin chooses the tenant the connection belongs to (its flights decide the Test providers).
+  const tenants = useLoad(() => (me.user.tenantId === undefined ? get<{ tenants: Array<{ id: string; name: string }> }>('/tenants').then((r) => r.tenants) : Promise.resolve([])), [me.user.tenantId]);
+  const [tenant, setTenant] = useState<string>();
+  const providers = useLoad(() => get<{ providers: Provider[] }>('/providers', { tenant }).then((r) => r.providers), [tenant]);
   const [filter, setFilter] = useState('');
   const [providerId, setProviderId] = useState<string>();
   const [detail, setDetail] = useState<ProviderDetail>();
@@ -74,7 +77,7 @@ export function WizardPage() {
     if (providerId === undefined) return;
     setDetail(undefined);
     setDetailError(undefined);
-    get<ProviderDetail>(`/providers/${seg(providerId)}`).then(
+    get<ProviderDetail>(`/providers/${seg(providerId)}`, { tenant }).then(
       (d) => {
         setDetail(d);
         // The provider's defaults: on when it supports the data (SDS's toggles).
@@ -82,12 +85,13 @@ export function WizardPage() {
       },
       (err: unknown) => setDetailError(errorText(err)),
     );
-  }, [providerId]);
+  }, [providerId, tenant]);
 
   // Any change of the settings makes an earlier test result stale.
-  useEffect(() => setCheck(undefined), [providerId, baseUrl, kind, clientId, clientSecret, tokenUrl, scope, signatureMethod, toggles]);
+  useEffect(() => setCheck(undefined), [tenant, providerId, baseUrl, kind, clientId, clientSecret, tokenUrl, scope, signatureMethod, toggles]);
 
   const settings = () => ({
+    ...(tenant !== undefined ? { tenantId: tenant } : {}),
     provider: providerId ?? 'custom',
     baseUrl: baseUrl.trim(),
     auth:
@@ -143,6 +147,26 @@ export function WizardPage() {
       <form onSubmit={(e) => void save(e)} className="wizard" noValidate>
         <fieldset className="card">
           <legend>1. Provider</legend>
+          {(tenants.data ?? []).length > 1 ? (
+            <div className="field">
+              <label htmlFor="conn-tenant">Tenant</label>
+              <select
+                id="conn-tenant"
+                value={tenant ?? 'default'}
+                onChange={(e) => {
+                  setTenant(e.target.value);
+                  setProviderId(undefined);
+                  setDetail(undefined);
+                }}
+              >
+                {(tenants.data ?? []).map((t) => (
+                  <option key={t.id} value={t.id}>
+                    {t.name} ({t.id})
+                  </option>
+                ))}
+              </select>
+            </div>
+          ) : null}
           <ErrorBox error={providers.error} />
           {providers.loading && !providers.data ? <Loading what="Loading the provider catalog" /> : null}
           <div className="field">
