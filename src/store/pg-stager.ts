@@ -210,7 +210,7 @@ export class PgStagerFactory implements StagerFactory {
     // cannot flatten, so the plan does not depend on statistics. A plain `sourced_id = any($2)`
     // was planned, on a stage table not analyzed since it filled, as a scan of every row of the
     // run filtering on the list: 160 ms per 5,000-id page at 330,000 staged rows and growing
-    // (74 s of a `large` first sync), against ~7 ms this way.
+    // (a `large` first sync staged in 74 s instead of 18 s), against ~7 ms this way.
     const probe = (table: string, key: string, cols: string): string =>
       `select u.id, x.* from unnest($2::text[]) as u(id)
         cross join lateral (select ${cols} from ${table} where ${key} = $1 and sourced_id = u.id limit 1) as x`;
