@@ -384,6 +384,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   /** With reference checks: what each target collection holds after the apply, and the check of the collection being read. */
   const refSets = new ReferenceSets(store.staging, runId, connectionId);
   let cross: CrossCheck | undefined;
+  /** The collection whose cross check is still to be built (lazily, see pullCollection). */
+  let crossFor: CollectionName | undefined;
   const timings: RunTimings = { readWait: 0, normalize: 0, lookup: 0, stage: 0, bookkeeping: 0, validate: 0, references: 0, plan: 0, apply: 0, cleanup: 0 };
 
   const heartbeat = async (): Promise<void> => {
@@ -502,6 +504,18 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     t = performance.now();
     timings.lookup += t - t2;
 
+    if (crossFor === c && cross === undefined) {
+      const readsSome = entries.some((e) => {
+        if (e.read !== undefined || e.id === undefined) return true;
+        const k = known.get(e.id);
+        return !(k !== undefined && !k.deleted && k.fp !== null && k.fp === e.fp);
+      });
+      if (readsSome) {
+        const tr = performance.now();
+        cross = (await crossCheckFor(c, refSets, new Set(collections), (t) => toApply.get(t)?.absence)) ?? NO_CROSS;
+        timings.references += performance.now() - tr;
+      }
+    }
     // Classify in page order.
     const found: DataIssue[] = [];
     const rows: StageRow[] = [];
@@ -542,7 +556,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       for (const issue of read.issues) found.push(issue);
       let rec = read.record;
       let refIssues = 0;
-      if (rec !== undefined && cross !== undefined && rec.status !== 'tobedeleted') {
+      if (rec !== undefined && cross !== undefined && cross !== NO_CROSS && rec.status !== 'tobedeleted') {
         // References into collections read earlier in this run (see reference-check.ts).
         const before = found.length;
         const tr = performance.now();
@@ -685,11 +699,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     // A delta returns a few changed records: point lookups, no absence.
     const sorted = full && !stager.liveEmpty && orderHint.get(c) !== 'unsorted';
     let state: ReadState = cp ? cp.state : { mode: sorted ? 'sorted' : 'general', lastId: undefined, monotonic: true };
-    if (codec.references) {
-      const tr = performance.now();
-      cross = await crossCheckFor(c, refSets, new Set(collections), (t) => toApply.get(t)?.absence);
-      timings.references += performance.now() - tr;
-    }
+    // The target sets are built on the first page that has a record to check: a re-sync of
+    // unchanged data reads no record, so it never builds them (~100k+ ids per set at large).
+    cross = undefined;
+    crossFor = codec.references ? c : undefined;
     if (cp) {
       Object.assign(counts, cp.counts);
       log?.info(cp.done ? 'resumed run: collection already staged' : 'resumed run: continuing the collection', { runId, collection: c, offset: cp.offset });
@@ -755,6 +768,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
 
     // References within a collection (session parents, students' agents), now that all is staged.
     cross = undefined;
+    crossFor = undefined;
     if (codec.references && !aborted && [...toApply.keys()].some(selfReferencing)) {
       const tr = performance.now();
       const refs = await checkStagedReferences({
@@ -945,6 +959,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     if (!keepStaging) await store.staging.discard(runId).catch(() => undefined);
   }
 }
+
+/** A collection without references into others: nothing to check while staging. */
+const NO_CROSS: CrossCheck = { targets: new Set(), has: () => true };
 
 /** Holds off: only the empty-collection rule can hold. */
 const NO_THRESHOLDS = { deletePercent: Infinity, deleteCount: Infinity, updatePercent: Infinity, updateCount: Infinity };
