@@ -12,7 +12,7 @@ import type { SyncLogger } from '../sync/full-sync.ts';
 import { scheduleOf } from '../sync/schedule.ts';
 import { CliError, intOption } from './cli-error.ts';
 import { DEFAULT_DB, dbPath, openStoreWithKey } from './shared.ts';
-import { durationOption, postgresRequired } from './worker-command.ts';
+import { durationOption, postgresRequired, untilSignal } from './worker-command.ts';
 
 function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1';
@@ -116,19 +116,8 @@ export function registerServe(program: Command): void {
       scheduler?.start();
       const worker = queue && opts.worker ? startSyncWorker({ store, queue, concurrency, logger: logPort }) : undefined;
 
-      const signal = await new Promise<NodeJS.Signals>((resolve) => {
-        const onSignal = (s: NodeJS.Signals): void => {
-          process.off('SIGTERM', onSignal);
-          process.off('SIGINT', onSignal);
-          // A second signal while stopping ends at once (the store stays consistent: apply is one transaction).
-          const force = (): void => process.exit(130);
-          process.once('SIGTERM', force);
-          process.once('SIGINT', force);
-          resolve(s);
-        };
-        process.on('SIGTERM', onSignal);
-        process.on('SIGINT', onSignal);
-      });
+      // A second signal while stopping ends at once (the store stays consistent: apply is one transaction).
+      const signal = await untilSignal();
       logger.info({ signal }, 'stopping');
       await Promise.all([scheduler?.stop(), worker?.stop(), app.close()]);
       await queue?.close();
