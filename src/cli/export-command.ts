@@ -1,7 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
-import { exportOneRosterCsv } from '../outputs/oneroster-csv.ts';
-import { exportSdsCsv } from '../outputs/sds-csv.ts';
-import { StoreRosterReader } from '../services/store-roster-reader.ts';
+import { exportOneRosterZip, exportSdsFiles } from '../services/export-service.ts';
+import { isStoreError } from '../store/errors.ts';
 import { openStore, type Store } from '../store/store.ts';
 import type { Connection } from '../store/connection-repository.ts';
 import { CliError, intOption } from './cli-error.ts';
@@ -40,14 +39,7 @@ export function registerExport(program: Command): void {
     .option('--db <path>', `store: a SQLite file or a postgres:// URL (default: ROSTERSYNC_DATABASE_URL, then ROSTERSYNC_DB, then ${DEFAULT_DB})`)
     .action((opts) =>
       withConnection(opts, async (store, c) => {
-        const t = (c.options.toggles ?? {}) as { contacts?: boolean; demographics?: boolean; userFlags?: boolean };
-        const live = await store.records.countLive(c.id);
-        const toggles = {
-          contacts: t.contacts ?? true,
-          demographics: t.demographics ?? live.demographics.active > 0,
-          userFlags: t.userFlags ?? true,
-        };
-        const summary = await exportSdsCsv(new StoreRosterReader(store, c.id), { outDir: opts.out, toggles, courses: live.courses.active > 0 });
+        const summary = await exportSdsFiles(store, c, opts.out);
         process.stdout.write(`${table(['file', 'rows'], Object.entries(summary.files).map(([f, n]) => [f, Number(n)]))}\nWrote ${opts.out}\n`);
       }),
     );
@@ -61,16 +53,13 @@ export function registerExport(program: Command): void {
     .action((opts) =>
       withConnection(opts, async (store, c) => {
         const since = intOption('--since', opts.since, 0, Number.MAX_SAFE_INTEGER);
-        if (since !== undefined) {
-          // A delta is built from the change history: the run must exist, and retention must not
-          // have removed history after it (the delta would silently miss changes).
-          if (since > 0 && !(await store.runs.get(since))) throw new CliError(`run ${since} does not exist; \`rostersync runs --connection ${c.id}\` lists them`, 2);
-          if (!(await store.changes.coversRunsAfter(c.id, since))) {
-            const w = await store.changes.purgedThrough({ connectionIds: [c.id] });
-            throw new CliError(`the change history of connection ${c.id} was purged by retention through run ${w?.throughRun}; a delta since run ${since} would miss changes: export bulk (without --since) instead`, 2);
-          }
+        let summary;
+        try {
+          summary = await exportOneRosterZip(store, c, opts.out, since);
+        } catch (err) {
+          if (isStoreError(err, 'not_found', 'invalid_input')) throw new CliError(`${err.message}${err.code === 'not_found' ? `; \`rostersync runs --connection ${c.id}\` lists them` : ''}`, 2);
+          throw err;
         }
-        const summary = await exportOneRosterCsv(new StoreRosterReader(store, c.id), { outFile: opts.out, ...(since !== undefined ? { sinceRun: since } : {}) });
         process.stdout.write(`${JSON.stringify(summary)}\nWrote ${opts.out}\n`);
       }),
     );

@@ -34,6 +34,7 @@ import { SseRegistry } from './sse.ts';
 import { tenantRoutes } from './tenant-routes.ts';
 import { userRoutes } from './user-routes.ts';
 import { webhookRoutes } from './webhook-routes.ts';
+import { exportRoutes } from './export-routes.ts';
 import { DEFAULT_TENANT_ID } from '../../store/tenant-repository.ts';
 
 export const ADMIN_PREFIX = '/api/v1';
@@ -195,6 +196,7 @@ export async function adminApiPlugin(app: FastifyInstance, options: AdminApiOpti
       dataRoutes(api, ctx);
       userRoutes(api, ctx);
       webhookRoutes(api, ctx);
+      exportRoutes(api, ctx);
       api.get('/openapi.json', { config: { public: true }, schema: { hide: true } }, async () => app.swagger());
     },
     { prefix: ADMIN_PREFIX },
