@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely, Selectable } from 'kysely';
 import { StoreError, isUniqueViolation } from './errors.ts';
-import type { ConnectionTable, Database } from './schema.ts';
+import { liveTable, type ConnectionTable, type Database } from './schema.ts';
+import { COLLECTIONS } from '../oneroster/types.ts';
 import type { SecretBox } from './secret-box.ts';
 import { DEFAULT_TENANT_ID, ID_PATTERN } from './tenant-repository.ts';
 
@@ -136,9 +137,17 @@ export class ConnectionRepository {
     return this.#box.open(r.secret_ciphertext, `connection:${id}`);
   }
 
-  /** Deletes a connection with its runs and live rows (foreign keys cascade). Returns whether it existed. */
+  /**
+   * Deletes a connection with everything synced from it. Live rows and change history are deleted
+   * explicitly (on PostgreSQL those bulk tables have no foreign key, migration 0008); runs and the
+   * rest cascade. Returns whether it existed.
+   */
   async delete(id: string): Promise<boolean> {
-    const res = await this.#db.deleteFrom('connections').where('id', '=', id).executeTakeFirst();
-    return Number(res.numDeletedRows) > 0;
+    return this.#db.transaction().execute(async (trx) => {
+      for (const c of COLLECTIONS) await trx.deleteFrom(liveTable(c)).where('connection_id', '=', id).execute();
+      await trx.deleteFrom('changes').where('connection_id', '=', id).execute();
+      const res = await trx.deleteFrom('connections').where('id', '=', id).executeTakeFirst();
+      return Number(res.numDeletedRows) > 0;
+    });
   }
 }
