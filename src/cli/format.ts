@@ -1,21 +1,10 @@
 /** Plain-text tables and summaries for the CLI. */
-import { runStatus } from '../sds/rules.ts';
 import type { RunPlan } from '../services/hold-service.ts';
 import { isPersonalField, maskValue } from '../sds/masking.ts';
 import type { RunResult } from '../sync/full-sync.ts';
 
-/**
- * The run's outcome in School Data Sync's words (sds-notes §3.2): `failed` when it stopped,
- * `completedWithErrors` when a record was dropped or a collection kept its last-known-good rows,
- * `completedWithWarnings` when only values were dropped, else `completed`.
- */
-export function sdsRunStatus(result: Pick<RunResult, 'status' | 'issues'>): ReturnType<typeof runStatus> {
-  return runStatus({
-    errors: result.issues.bySeverity.error + (result.status === 'partial' ? 1 : 0),
-    warnings: result.issues.bySeverity.warning,
-    failed: result.status === 'failed',
-  });
-}
+/** The SDS run status mapping lives with the engine's other pure decisions. */
+export { sdsRunStatus } from '../sync/planner.ts';
 
 /** Renders rows as an aligned text table; numbers are right-aligned. */
 export function table(header: string[], rows: Array<Array<string | number>>): string {

@@ -351,11 +351,18 @@ export class StagingArea {
     const deletes: string[] = [];
     const updates: string[] = [];
     for (const r of staged.rows) (Number(r.op) === StageOp.delete ? deletes : updates).push(r.sourced_id);
+    deletes.push(...(await this.absentIds(ctx, c, rule)));
+    return { deletes, updates };
+  }
+
+  /** The live rows the absence rule would tombstone. */
+  async absentIds(ctx: { runId: number; connectionId: string }, c: CollectionName, rule: AbsenceRule): Promise<string[]> {
+    const out: string[] = [];
     for (const where of absenceWhere(c, ctx, rule)) {
       const r = await sql<{ sourced_id: string }>`select sourced_id from ${sql.table(liveTable(c))} where ${where}`.execute(this.#db);
-      for (const row of r.rows) deletes.push(row.sourced_id);
+      for (const row of r.rows) out.push(row.sourced_id);
     }
-    return { deletes, updates };
+    return out;
   }
 
   /**

@@ -40,7 +40,6 @@ import { emptyIssueSummary } from '../store/run-repository.ts';
 import { STAGE_WRITE_MIN, StageOp } from '../store/schema.ts';
 import type { AbsenceRule, ApplyCollection, CollectionStager, KnownRow, StageRow } from '../store/staging.ts';
 import type { Store } from '../store/store.ts';
-import { runStatus as sdsRunStatus } from '../sds/rules.ts';
 import { fieldDiff } from './field-diff.ts';
 import { ReferenceSets, checkStagedReferences, crossCheckFor, refsOf, selfReferencing, type CrossCheck } from './reference-check.ts';
 import { checkReferences } from '../sds/rules.ts';
@@ -51,6 +50,7 @@ import {
   collectionVerdict,
   holdReasons,
   orderCollections,
+  sdsRunStatus,
   thresholdsFor,
   type HoldReason,
   type SyncPolicy,
@@ -383,6 +383,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   let keepStaging = false;
   /** With reference checks: what each target collection holds after the apply, and the check of the collection being read. */
   const refSets = new ReferenceSets(store.staging, runId, connectionId);
+  const ingested: ReadonlySet<CollectionName> = new Set(collections);
   let cross: CrossCheck | undefined;
   /** The collection whose cross check is still to be built (lazily, see pullCollection). */
   let crossFor: CollectionName | undefined;
@@ -512,7 +513,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       });
       if (readsSome) {
         const tr = performance.now();
-        cross = (await crossCheckFor(c, refSets, new Set(collections), (t) => toApply.get(t)?.absence)) ?? NO_CROSS;
+        cross = (await crossCheckFor(c, refSets, ingested, (t) => toApply.get(t)?.absence)) ?? NO_CROSS;
         timings.references += performance.now() - tr;
       }
     }
@@ -709,10 +710,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     }
     try {
       try {
-        if (!cp?.done) {
-          await readOnce(c, stager, counts, state, cur, firstSeq);
-          await store.staging.checkpoint(runId, c, checkpointJson(c, { done: true, counts, state, cur, issueSeq, firstSeq, full }));
-        }
+        if (!cp?.done) await readOnce(c, stager, counts, state, cur, firstSeq);
       } catch (err) {
         if (!(err instanceof OrderBroken)) throw err;
         // The provider does not page in sourcedId order: start over in general mode.
@@ -724,8 +722,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         Object.assign(counts, emptyCounts());
         state = { mode: 'general', lastId: undefined, monotonic: false };
         await readOnce(c, stager, counts, state, cur, firstSeq);
-        await store.staging.checkpoint(runId, c, checkpointJson(c, { done: true, counts, state, cur, issueSeq, firstSeq, full }));
       }
+      // Read to its end: a resumed run skips this collection.
+      if (!cp?.done) await store.staging.checkpoint(runId, c, checkpointJson(c, { done: true, counts, state, cur, issueSeq, firstSeq, full }));
     } finally {
       mergeIssues(issues, cur);
       if (full) counts.order = state.monotonic ? 'sorted' : 'unsorted';
@@ -776,7 +775,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         runId,
         connectionId,
         applied: toApply,
-        ingested: new Set(collections),
+        ingested,
         sets: refSets,
         canonicalJson: (v) => codec.canonicalJson(v),
         report: async (c, found) => {
@@ -845,10 +844,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         log?.warn('run held by the safeguards', { runId, connectionId, reasons: reasons.map((r) => `${r.entity}:${r.rule}:${r.planned}`) });
       }
     }
-    const sdsStatus =
-      status === 'held'
-        ? 'held'
-        : sdsRunStatus({ errors: issues.bySeverity.error + (status === 'partial' ? 1 : 0), warnings: issues.bySeverity.warning, failed: status === 'failed' });
+    const sdsStatus = sdsRunStatus({ status, issues });
     const nextCursor = new Date(Date.parse(providerStart ?? localStart.toISOString()) - overlapMs).toISOString();
     let advanced = false;
 

@@ -4,6 +4,8 @@
  * the live row, and whether a completely read collection may be applied.
  */
 import type { CollectionName, Status } from '../oneroster/types.ts';
+import { runStatus } from '../sds/rules.ts';
+import type { IssueSummary, RunStatus } from '../store/run-repository.ts';
 import { StageOp } from '../store/schema.ts';
 import type { KnownRow } from '../store/staging.ts';
 
@@ -142,6 +144,21 @@ export const DEFAULT_POLICY: SyncPolicy = { emptyCollection: 'hold', thresholds:
 export function thresholdsFor(policy: SyncPolicy, entity: CollectionName): Thresholds | undefined {
   if (policy.thresholds === false) return undefined;
   return { ...policy.thresholds, ...policy.perEntity?.[entity] };
+}
+
+/**
+ * The run's outcome in School Data Sync's words (sds-notes §3.2): `held` for a held run, `failed`
+ * when it stopped, `completedWithErrors` when a record was dropped or a collection kept its
+ * last-known-good rows (`partial`), `completedWithWarnings` when only values were dropped, else
+ * `completed`.
+ */
+export function sdsRunStatus(result: { status: Exclude<RunStatus, 'running'>; issues: IssueSummary }): ReturnType<typeof runStatus> | 'held' {
+  if (result.status === 'held') return 'held';
+  return runStatus({
+    errors: result.issues.bySeverity.error + (result.status === 'partial' ? 1 : 0),
+    warnings: result.issues.bySeverity.warning,
+    failed: result.status === 'failed',
+  });
 }
 
 /** Whether a completely read collection is applied or kept (see `SyncPolicy`). */

@@ -101,7 +101,8 @@ export class ReferenceSets {
         if (op === StageOp.create || op === StageOp.restore || op === StageOp.update) set.add(id);
         else if (op === StageOp.delete || op === StageOp.absent) set.delete(id);
       }
-      for (const id of (await this.#staging.plannedIds({ runId: this.#runId, connectionId: this.#connectionId }, t, absence)).deletes) set.delete(id);
+      // Staged deletes were dropped above; absence is decided against the live rows.
+      for (const id of await this.#staging.absentIds({ runId: this.#runId, connectionId: this.#connectionId }, t, absence)) set.delete(id);
     }
     this.#sets.set(t, set);
     return set;
