@@ -1,3 +1,4 @@
+import { safeUrl } from '../source/connection.ts';
 import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import type { Command } from '@commander-js/extra-typings';
@@ -84,16 +85,6 @@ function requireTest(p: Provider, verb: string): void {
   if (p.status === 'Yes') throw new CliError(`${p.name} has SDS status Yes and can already be chosen; there is nothing to ${verb}`, 2);
   if (p.status !== 'Test') {
     throw new CliError(`${p.name} has SDS status ${statusLabel(p.status)}; only Test providers can be ${verb === 'flight' ? 'flighted' : 'promoted'}. Connect it as the "custom" provider.`, 2);
-  }
-}
-
-/** The base URL without credentials or query, for the promotion record. */
-function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(invalid URL)';
   }
 }
 

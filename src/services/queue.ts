@@ -22,6 +22,7 @@
  * Reads and the lease update touch pg-boss's `job` table directly (pg-boss 10 schema, version 24;
  * `open` refuses another schema version). Everything else goes through pg-boss's API.
  */
+import { sleepUntil as sleep } from '../source/retry.ts';
 import PgBoss from 'pg-boss';
 import pg from 'pg';
 import { isPostgresUrl, storeLabel } from '../store/store.ts';
@@ -169,19 +170,6 @@ function errorCode(err: unknown): string {
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**

@@ -17,6 +17,7 @@
  * status `failed`, code `released`); each such job is handed back to the queue, so the next
  * worker resumes the run.
  */
+import { sleepUntil as sleep } from '../source/retry.ts';
 import { isSourceError } from '../source/errors.ts';
 import { isStoreError } from '../store/errors.ts';
 import type { Store } from '../store/store.ts';
@@ -46,19 +47,6 @@ export interface SyncWorker {
    * the queue), stops taking jobs, and resolves when every handler returned.
    */
   stop(): Promise<void>;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**

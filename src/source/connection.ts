@@ -264,3 +264,13 @@ export function redactConnection(config: ConnectionConfig): ConnectionConfig {
   const auth: AuthConfig = config.auth.kind === 'none' ? { kind: 'none' } : { ...config.auth, clientSecret: '***' };
   return { ...config, auth, timeouts: { ...config.timeouts }, retry: { ...config.retry } };
 }
+
+/** A URL for display and audit: scheme, host and path; no credentials, query or fragment. */
+export function safeUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}

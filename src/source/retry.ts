@@ -16,6 +16,11 @@ export interface Clock {
 }
 
 /** Sleeps `ms`, rejecting with a SourceError('aborted') if `signal` fires first. */
+/** Waits `ms`, or less when `signal` aborts; never rejects (for poll loops that check the signal themselves). */
+export function sleepUntil(ms: number, signal: AbortSignal): Promise<void> {
+  return abortableSleep(ms, signal).catch(() => undefined);
+}
+
 export function abortableSleep(ms: number, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(abortedError(signal));
   if (ms <= 0) return Promise.resolve();

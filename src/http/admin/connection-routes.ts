@@ -3,6 +3,7 @@
  * ("test connection", before or after saving), and starting syncs in the background. Secrets are
  * write-only: stored sealed, never returned (`hasSecret` says whether one is stored).
  */
+import { safeUrl } from '../../source/connection.ts';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { runProviderChecks, type CheckResult } from '../../sds/provider-checks.ts';
@@ -50,16 +51,6 @@ export async function scheduleView(ctx: AdminContext, c: StoredConnection, now =
     out.error = err instanceof Error ? err.message : String(err);
   }
   return out;
-}
-
-/** The `base URL` of a connection for audit details: no query string (it may carry a key). */
-function safeUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return '(invalid URL)';
-  }
 }
 
 /** Runs the provider checks against `access`; aborted when the client goes away. */
