@@ -31,6 +31,13 @@ const access = {
   auth: { kind: 'oauth2' as const, tokenUrl: input.tokenUrl, clientId: input.clientId, clientSecret: input.clientSecret },
 };
 const t0 = performance.now();
+if (process.env['BENCH_MEM_TRACE']) {
+  const mib = (n: number): number => Math.round(n / 2 ** 20);
+  setInterval(() => {
+    const m = process.memoryUsage();
+    process.stderr.write(`mem ${Math.round(performance.now() - t0)} rss ${mib(m.rss)} heapTotal ${mib(m.heapTotal)} heapUsed ${mib(m.heapUsed)} external ${mib(m.external)}\n`);
+  }, 2000).unref();
+}
 let records = 0;
 let bytes = 0;
 let extra: Record<string, unknown> = {};

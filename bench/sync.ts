@@ -11,6 +11,9 @@
  *
  * Targets (issue 3, 2-core machine): first sync ≥ 40,000 records/s, no-change re-sync ≥ 80,000
  * records/s, sync peak RSS < 512 MB; issue 8: first sync on PostgreSQL ≥ 25,000 records/s.
+ *
+ * Profiling: `BENCH_NODE_ARGS` adds node options to the pass processes (e.g. `--cpu-prof
+ * --cpu-prof-dir=.prof`); `BENCH_MEM_TRACE=1` makes each pass print its RSS and V8 heap every 2 s.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
@@ -38,7 +41,9 @@ function arg(args: string[], name: string, dflt: string): string {
 
 export function runPass(input: Record<string, unknown>): PassResult {
   const script = fileURLToPath(new URL('./sync-pass.ts', import.meta.url));
-  const r = spawnSync(process.execPath, ['--import', 'tsx', script, JSON.stringify(input)], {
+  // BENCH_NODE_ARGS: extra node options for the pass processes, e.g. `--cpu-prof --cpu-prof-dir=.prof`.
+  const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const r = spawnSync(process.execPath, [...nodeArgs, '--import', 'tsx', script, JSON.stringify(input)], {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
     maxBuffer: 64 * 1024 * 1024,

@@ -11,6 +11,7 @@
  */
 import pg from 'pg';
 import type { SyncLogger } from '../sync/full-sync.ts';
+import { errorCode } from '../error-info.ts';
 
 export interface LeaderLockOptions {
   /** The store's PostgreSQL URL. */
@@ -26,10 +27,6 @@ export interface LeaderLockOptions {
   logger?: SyncLogger;
 }
 
-function errorCode(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : err instanceof Error ? err.name : 'error';
-}
 
 /** Tries to lead until stopped. `start()` begins at once; `stop()` releases the lock. */
 export class LeaderLock {

@@ -27,6 +27,7 @@ import PgBoss from 'pg-boss';
 import pg from 'pg';
 import { isPostgresUrl, storeLabel } from '../store/store.ts';
 import type { SyncLogger } from '../sync/full-sync.ts';
+import { errorCode, errorMessage } from '../error-info.ts';
 
 /** The queue of sync jobs. */
 export const SYNC_QUEUE = 'rostersync-sync';
@@ -163,14 +164,7 @@ interface PgJob {
 
 type Db = { executeSql(text: string, values?: unknown[]): Promise<{ rows: any[] }> };
 
-function errorCode(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : err instanceof Error ? err.name : 'error';
-}
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
 
 /**
  * The queue over one PostgreSQL database. `SyncQueue.open` installs pg-boss's schema when needed

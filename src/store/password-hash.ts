@@ -9,15 +9,9 @@
  * laptop installs this runs on, so the default is one step below and logins are rate-limited.
  * Tests pass a cheaper cost (`PasswordCost`); production code uses the default.
  */
-import { randomBytes, scrypt, type ScryptOptions } from 'node:crypto';
-import { verifySecret } from './secret-hash.ts';
+import { hashSecret, verifyDummy, verifySecret, type ScryptCost } from './secret-hash.ts';
 
-export interface PasswordCost {
-  /** CPU/memory cost, a power of two. */
-  N: number;
-  r: number;
-  p: number;
-}
+export type PasswordCost = ScryptCost;
 
 export const DEFAULT_PASSWORD_COST: PasswordCost = Object.freeze({ N: 1 << 16, r: 8, p: 1 });
 
@@ -26,19 +20,9 @@ export const MIN_PASSWORD_LENGTH = 12;
 /** Longest password accepted (bounds the hashing work a request can ask for). */
 export const MAX_PASSWORD_LENGTH = 1024;
 
-const KEY_LEN = 32;
-
-function scryptAsync(secret: string, salt: Buffer, keyLen: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(secret, salt, keyLen, options, (err, key) => (err ? reject(err) : resolve(key)));
-  });
-}
-
 /** A new hash of `password` with a fresh salt. */
-export async function hashPassword(password: string, cost: PasswordCost = DEFAULT_PASSWORD_COST): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scryptAsync(password, salt, KEY_LEN, { N: cost.N, r: cost.r, p: cost.p, maxmem: 256 * cost.N * cost.r + 16 * 1024 * 1024 });
-  return ['scrypt', cost.N, cost.r, cost.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+export function hashPassword(password: string, cost: PasswordCost = DEFAULT_PASSWORD_COST): Promise<string> {
+  return hashSecret(password, cost);
 }
 
 /** True when `password` matches `stored` (constant-time; a malformed hash never matches). */
@@ -46,20 +30,13 @@ export function verifyPassword(password: string, stored: string): Promise<boolea
   return verifySecret(password, stored);
 }
 
-const dummies = new Map<string, Promise<string>>();
-
 /**
  * Spends the time of one verification at `cost` against a throwaway hash and answers false: used
  * for unknown or disabled usernames, so a login's timing does not tell which usernames exist.
  */
-export async function verifyPasswordDummy(password: string, cost: PasswordCost = DEFAULT_PASSWORD_COST): Promise<false> {
-  const key = `${cost.N}/${cost.r}/${cost.p}`;
-  let dummy = dummies.get(key);
-  if (!dummy) dummies.set(key, (dummy = hashPassword(randomBytes(24).toString('base64url'), cost)));
-  await verifyPassword(password, await dummy);
-  return false;
+export function verifyPasswordDummy(password: string, cost: PasswordCost = DEFAULT_PASSWORD_COST): Promise<false> {
+  return verifyDummy(password, cost);
 }
-
 /**
  * Why `password` is not acceptable, or undefined when it is: length only (NIST SP 800-63B advises
  * against composition rules).

@@ -1,17 +1,26 @@
 /**
  * Password-style hashing for secrets the store must check but never needs back (downstream API
- * client secrets): scrypt from node:crypto with a random 16-byte salt per secret.
+ * client secrets, and admin passwords through password-hash.ts): scrypt from node:crypto with a
+ * random 16-byte salt per secret.
  *
  * Format: `scrypt$<N>$<r>$<p>$<salt base64url>$<hash base64url>`, so the cost can be raised later
  * without invalidating stored hashes (each hash carries its own parameters).
- * Cost: N=2^14, r=8 (~16 MiB, a few tens of ms per check): checks happen once per token request
+ * `SECRET_COST`: N=2^14, r=8 (~16 MiB, a few tens of ms per check): checks happen once per token request
  * (OAuth 2 tokens live an hour), never per API call.
  */
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
-const N = 16_384;
-const R = 8;
-const P = 1;
+/** scrypt parameters; every hash records its own. */
+export interface ScryptCost {
+  /** CPU/memory cost, a power of two. */
+  N: number;
+  r: number;
+  p: number;
+}
+
+/** API client secrets: ~16 MiB, a few tens of ms per check. */
+export const SECRET_COST: ScryptCost = Object.freeze({ N: 16_384, r: 8, p: 1 });
+
 const KEY_LEN = 32;
 
 function scryptAsync(secret: string, salt: Buffer, keyLen: number, options: ScryptOptions): Promise<Buffer> {
@@ -20,11 +29,11 @@ function scryptAsync(secret: string, salt: Buffer, keyLen: number, options: Scry
   });
 }
 
-/** A new hash of `secret` with a fresh salt. */
-export async function hashSecret(secret: string): Promise<string> {
+/** A new hash of `secret` with a fresh salt, at `cost`. */
+export async function hashSecret(secret: string, cost: ScryptCost = SECRET_COST): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scryptAsync(secret, salt, KEY_LEN, { N, r: R, p: P, maxmem: 64 * 1024 * 1024 });
-  return ['scrypt', N, R, P, salt.toString('base64url'), key.toString('base64url')].join('$');
+  const key = await scryptAsync(secret, salt, KEY_LEN, { N: cost.N, r: cost.r, p: cost.p, maxmem: 256 * cost.N * cost.r + 16 * 1024 * 1024 });
+  return ['scrypt', cost.N, cost.r, cost.p, salt.toString('base64url'), key.toString('base64url')].join('$');
 }
 
 /**
@@ -43,14 +52,16 @@ export async function verifySecret(secret: string, stored: string): Promise<bool
   return timingSafeEqual(key, expected);
 }
 
-let dummy: Promise<string> | undefined;
+const dummies = new Map<string, Promise<string>>();
 
 /**
- * Burns the time of one verification against a throwaway hash: called for unknown client ids so
- * a token request's timing does not reveal which client ids exist.
+ * Burns the time of one verification at `cost` against a throwaway hash and answers false: called
+ * for unknown client ids and usernames, so a request's timing does not reveal which ones exist.
  */
-export async function verifyDummy(secret: string): Promise<false> {
-  dummy ??= hashSecret(randomBytes(24).toString('base64url'));
+export async function verifyDummy(secret: string, cost: ScryptCost = SECRET_COST): Promise<false> {
+  const key = `${cost.N}/${cost.r}/${cost.p}`;
+  let dummy = dummies.get(key);
+  if (!dummy) dummies.set(key, (dummy = hashSecret(randomBytes(24).toString('base64url'), cost)));
   await verifySecret(secret, await dummy);
   return false;
 }

@@ -22,6 +22,7 @@ import type { PurgeResult } from '../store/retention.ts';
 import type { Store } from '../store/store.ts';
 import type { SyncLogger } from './full-sync.ts';
 import { compileCron, scheduleOf, type ConnectionSchedule } from './schedule.ts';
+import { errorCode, errorMessage } from '../error-info.ts';
 
 export type SyncMode = 'full' | 'delta';
 
@@ -459,11 +460,4 @@ export class Scheduler {
   }
 }
 
-function errorCode(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? code : err instanceof Error ? err.name : 'error';
-}
 
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}

@@ -23,6 +23,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AdminSession, AdminUser } from '../../store/admin-repository.ts';
 import { API_TOKEN_PREFIX } from '../../store/admin-repository.ts';
+import type { Connection } from '../../store/connection-repository.ts';
 import type { Store } from '../../store/store.ts';
 import { AdminError } from './admin-errors.ts';
 
@@ -196,6 +197,11 @@ export function canSee(p: Principal, tenantId: string | undefined): boolean {
 export function visible<T extends { tenantId?: string | undefined }>(p: Principal, obj: T | undefined, what: string): T {
   if (obj === undefined || !canSee(p, obj.tenantId)) throw new AdminError('not_found', `${what} does not exist`);
   return obj;
+}
+
+/** The connection `id` when the caller may see it; else the 404 of `visible` (a malformed id too). */
+export async function visibleConnection(store: Store, p: Principal, id: string): Promise<Connection> {
+  return visible(p, await store.connections.get(id).catch(() => undefined), `connection ${id}`);
 }
 
 /** Refuses read-only accounts. @throws AdminError `forbidden`. */

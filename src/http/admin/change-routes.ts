@@ -8,7 +8,7 @@ import { COLLECTIONS } from '../../oneroster/types.ts';
 import { toChangeEvent } from '../../services/change-feed.ts';
 import type { ChangeQuery } from '../../store/change-repository.ts';
 import { AdminError } from './admin-errors.ts';
-import { listTenant, visible } from './auth.ts';
+import { listTenant, visible, visibleConnection } from './auth.ts';
 import type { AdminContext } from './context.ts';
 import { AuditEntry, ChangeEvent, errors } from './schemas.ts';
 
@@ -52,7 +52,7 @@ export function changeRoutes(app: FastifyInstance, ctx: AdminContext): void {
       const query: ChangeQuery = { limit };
       const tenantId = listTenant(p, q.tenant);
       if (tenantId !== undefined) query.tenantId = tenantId;
-      if (q.connection !== undefined) query.connectionId = visible(p, await store.connections.get(q.connection).catch(() => undefined), `connection ${q.connection}`).id;
+      if (q.connection !== undefined) query.connectionId = (await visibleConnection(store, p, q.connection)).id;
       if (q.run !== undefined) query.runId = visible(p, await store.runs.get(q.run), `run ${q.run}`).id;
       if (q.entity !== undefined) query.entity = q.entity;
       if (q.sourcedId !== undefined) query.sourcedId = q.sourcedId;

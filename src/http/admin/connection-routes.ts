@@ -17,7 +17,7 @@ import { DEFAULT_TENANT_ID } from '../../store/tenant-repository.ts';
 import { retentionDaysOf, scheduleOf, type ScheduleChange as Change } from '../../sync/schedule.ts';
 import { decideDue, loadPastRuns } from '../../sync/scheduler.ts';
 import { AdminError } from './admin-errors.ts';
-import { listTenant, requireWrite, targetTenant, visible, type Principal } from './auth.ts';
+import { listTenant, requireWrite, targetTenant, visibleConnection, type Principal } from './auth.ts';
 import { checkSettings, inputOf, newConnectionOptions, updatedOptions, type ConnectionInput } from './connection-settings.ts';
 import type { AdminContext } from './context.ts';
 import { CheckResult as CheckRow, CheckTable, Connection, ConnectionCheck, ConnectionCreate, ConnectionPatch, errors, IdParam, ScheduleChange, ScheduleView, SyncStarted } from './schemas.ts';
@@ -73,7 +73,7 @@ export function connectionRoutes(app: FastifyInstance, ctx: AdminContext): void 
   const { store, auth } = ctx;
 
   const connectionOf = async (p: Principal, id: string): Promise<StoredConnection> =>
-    visible(p, await store.connections.get(id).catch(() => undefined), `connection ${id}`);
+    await visibleConnection(store, p, id);
 
   const tenantFor = async (p: Principal, asked: string | undefined): Promise<string> => {
     const tenantId = targetTenant(p, asked, DEFAULT_TENANT_ID);

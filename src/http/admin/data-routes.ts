@@ -25,7 +25,7 @@ import type { LiveRecord } from '../../store/record-repository.ts';
 import { liveTable } from '../../store/schema.ts';
 import type { Store } from '../../store/store.ts';
 import { AdminError } from './admin-errors.ts';
-import { visible, type Principal } from './auth.ts';
+import { visibleConnection, type Principal } from './auth.ts';
 import type { AdminContext } from './context.ts';
 import { ChangeEvent, errors } from './schemas.ts';
 
@@ -139,7 +139,7 @@ export function dataRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { store, auth } = ctx;
 
   const connectionOf = async (p: Principal, id: string): Promise<StoredConnection> =>
-    visible(p, await store.connections.get(id).catch(() => undefined), `connection ${id}`);
+    await visibleConnection(store, p, id);
 
   /** A text field of the stored JSON, as SQL (the `data` column is JSON text in both dialects). */
   const jsonField = (name: string): RawBuilder<string | null> =>

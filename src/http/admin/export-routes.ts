@@ -10,7 +10,7 @@ import { exportOneRosterZip, exportSdsFiles, tempExportFile, zipOfDirectory } fr
 import { deliverPendingWebhooks } from '../../services/webhook-service.ts';
 import { isStoreError } from '../../store/errors.ts';
 import { AdminError } from './admin-errors.ts';
-import { requireWrite, visible } from './auth.ts';
+import { requireWrite, visible, visibleConnection } from './auth.ts';
 import type { AdminContext } from './context.ts';
 import { errors, IdParam } from './schemas.ts';
 
@@ -29,7 +29,7 @@ export function exportRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { store, auth } = ctx;
   const connectionOf = async (request: { params: unknown }, p: ReturnType<typeof auth.principal>) => {
     const id = (request.params as Static<typeof IdParam>).id;
-    return visible(p, await store.connections.get(id).catch(() => undefined), `connection ${id}`);
+    return visibleConnection(store, p, id);
   };
 
   app.get(

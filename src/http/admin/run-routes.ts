@@ -9,7 +9,7 @@ import { buildIssueReport, reportCsv, type IssueReport } from '../../services/is
 import { storedAccess } from '../../services/stored-connection.ts';
 import type { StoredIssue } from '../../store/issue-repository.ts';
 import { RUN_STATUSES, type Run as StoredRun, type RunStatus } from '../../store/run-repository.ts';
-import { actorOf, listTenant, requireWrite, visible, type Principal } from './auth.ts';
+import { actorOf, listTenant, requireWrite, visible, visibleConnection, type Principal } from './auth.ts';
 import type { AdminContext } from './context.ts';
 import type { RunEvent } from './run-tracker.ts';
 import { errors, Run, RunIdParam, SyncStarted } from './schemas.ts';
@@ -50,7 +50,7 @@ export function runRoutes(app: FastifyInstance, ctx: AdminContext): void {
 
   const connectionFilter = async (p: Principal, id: string | undefined): Promise<string | undefined> => {
     if (id === undefined) return undefined;
-    return visible(p, await store.connections.get(id).catch(() => undefined), `connection ${id}`).id;
+    return (await visibleConnection(store, p, id)).id;
   };
 
   const report = async (run: StoredRun): Promise<IssueReport> => {

@@ -10,7 +10,7 @@ import { enableWebhook } from '../../services/webhook-service.ts';
 import { API_SCOPES, type ApiClient as StoredClient } from '../../store/api-client-repository.ts';
 import type { WebhookSubscriber } from '../../store/webhook-repository.ts';
 import { AdminError } from './admin-errors.ts';
-import { listTenant, requireWrite, targetTenant, visible, type Principal } from './auth.ts';
+import { listTenant, requireWrite, targetTenant, visible, visibleConnection, type Principal } from './auth.ts';
 import type { AdminContext } from './context.ts';
 import { ApiClient, errors, IdParam, Webhook } from './schemas.ts';
 import { DEFAULT_TENANT_ID } from '../../store/tenant-repository.ts';
@@ -42,7 +42,7 @@ export function webhookRoutes(app: FastifyInstance, ctx: AdminContext): void {
   const { store, auth } = ctx;
 
   const connectionId = async (p: Principal, id: string | undefined): Promise<string | undefined> =>
-    id === undefined ? undefined : visible(p, await store.connections.get(id).catch(() => undefined), `connection ${id}`).id;
+    id === undefined ? undefined : (await visibleConnection(store, p, id)).id;
   const webhookOf = async (p: Principal, id: string): Promise<WebhookSubscriber> => visible(p, await store.webhooks.get(id), `webhook ${id}`);
   const clientOf = async (p: Principal, id: string): Promise<StoredClient> => visible(p, await store.apiClients.get(id), `API client ${id}`);
 
