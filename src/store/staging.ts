@@ -138,9 +138,10 @@ export class StagingArea {
 
   /**
    * @param options.rebuildMinWrites drop and rebuild secondary indexes around applies of at least
-   *   this many writes (and at least the table's size); undefined: never. SQLite only: its WAL
-   *   readers keep their snapshot during the apply transaction, whereas on PostgreSQL DROP INDEX
-   *   would lock readers out until commit.
+   *   this many writes (and at least the table's size); undefined: never. On SQLite WAL readers
+   *   keep their snapshot during the apply transaction. On PostgreSQL DROP INDEX locks the table
+   *   until commit, so there it happens only when the live table holds no row of any connection
+   *   (an installation's first sync of that collection: nobody reads it yet).
    */
   constructor(db: Kysely<Database>, factory: (db: Kysely<Database>) => StagerFactory, options: { rebuildMinWrites?: number } & StageLocation = {}) {
     this.#db = db;
@@ -396,8 +397,9 @@ export class StagingArea {
         // Large writes (a first sync): a sort-based index build after the insert beats ~1M
         // random-order inserts into B-trees that outgrow the page cache (measured on a `large`
         // district's 1.1M enrollments: apply 22–31 s with the indexes, 14–18 s dropped + rebuilt).
+        const postgres = this.#location.dialect === 'postgres';
         const rebuild =
-          this.#rebuildMinWrites !== undefined && writes >= this.#rebuildMinWrites ? await rebuildCandidates(trx, c, writes) : [];
+          this.#rebuildMinWrites !== undefined && writes >= this.#rebuildMinWrites ? await rebuildCandidates(trx, c, writes, postgres) : [];
         for (const idx of rebuild) await trx.schema.dropIndex(idx.name).execute();
         // History first: absence rows are found by what is still active.
         if (history) for (const q of changeInserts(c, ctx, absence, 1)) await trx.executeQuery(q.compile(trx));
@@ -410,6 +412,8 @@ export class StagingArea {
           deletedByAbsence += Number(res.numAffectedRows ?? 0n);
         }
         await trx.executeQuery(upsertFromStage(c, ctx).compile(trx));
+        // The sort of a rebuilt index: PostgreSQL's default maintenance_work_mem (64 MB) spills ~1M entries to disk.
+        if (rebuild.length > 0 && postgres) await sql`set local maintenance_work_mem = '256MB'`.execute(trx);
         for (const idx of rebuild) await trx.schema.createIndex(idx.name).on(liveTable(c)).columns(['connection_id', idx.column]).execute();
         applied[c] = { deletedByAbsence };
       }
@@ -419,10 +423,22 @@ export class StagingArea {
   }
 }
 
-/** Secondary indexes worth rebuilding: the write is at least as large as what the table holds. */
-async function rebuildCandidates(trx: Transaction<Database>, c: CollectionName, writes: number): Promise<ReadonlyArray<{ name: string; column: string }>> {
+/**
+ * Secondary indexes worth rebuilding: the write is at least as large as what the table holds
+ * (`emptyOnly`, PostgreSQL: the table holds nothing at all).
+ */
+async function rebuildCandidates(
+  trx: Transaction<Database>,
+  c: CollectionName,
+  writes: number,
+  emptyOnly: boolean,
+): Promise<ReadonlyArray<{ name: string; column: string }>> {
   const indexes = SECONDARY_INDEXES[c] ?? [];
   if (indexes.length === 0) return [];
+  if (emptyOnly) {
+    const any = await trx.selectFrom(liveTable(c)).select(sql<number>`1`.as('x')).limit(1).executeTakeFirst();
+    return any === undefined ? indexes : [];
+  }
   const r = await trx.selectFrom(liveTable(c)).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
   return writes >= Number(r.n) ? indexes : [];
 }

@@ -43,8 +43,8 @@ export interface StoreOptions {
   /** SQLite: page size in bytes for a NEW database file (ignored for existing ones). Default 4096. */
   pageSize?: number;
   /**
-   * SQLite: writes per collection from which an apply rebuilds secondary indexes. Default 50,000.
-   * Ignored on PostgreSQL, where DROP INDEX inside the apply would lock readers out until commit.
+   * Writes per collection from which an apply rebuilds secondary indexes. Default 50,000. On
+   * PostgreSQL only when the live table is empty (DROP INDEX locks the table until commit).
    */
   indexRebuildMinWrites?: number;
   /** Run pending migrations on open. Default true. */
@@ -190,7 +190,8 @@ function openPostgres(options: StoreOptions): Opened {
     dialect: 'postgres',
     db: new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }),
     stagers: (kdb) => (options.bulk === 'portable' ? new PortableStagerFactory(kdb) : new PgStagerFactory(pool)),
-    rebuildMinWrites: undefined,
+    // Only into an empty table (see StagingArea): a first sync's index builds after the insert.
+    rebuildMinWrites: options.indexRebuildMinWrites ?? INDEX_REBUILD_MIN_WRITES,
     // UNLOGGED: no WAL for scratch rows, yet they survive a killed client (not a server crash).
     stage: { unlogged: true, dialect: 'postgres' },
   };

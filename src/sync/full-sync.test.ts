@@ -5,6 +5,7 @@ import type { CollectionName } from '../oneroster/types.ts';
 import type { FetchedPage, PageReader, ReadOptions } from '../source/page-reader.ts';
 import { isStoreError } from '../store/errors.ts';
 import { openStore, type Store } from '../store/store.ts';
+import { forEachDialect } from '../store/test-dialects.ts';
 import { runSync, type SyncProgress } from './full-sync.ts';
 import { DEFAULT_CODEC } from './record-codec.ts';
 import { MemoryPageReader, type MemoryItems } from './memory-page-reader.ts';
@@ -467,6 +468,32 @@ describe('secondary index rebuild on large applies', () => {
     await store.close();
   });
 });
+
+forEachDialect(
+  'secondary index rebuild on PostgreSQL',
+  (d) => {
+    d.it('rebuilds only when the live table is empty (DROP INDEX locks the table until commit)', async () => {
+      const store = await d.open({ indexRebuildMinWrites: 3 });
+      for (const id of ['sis', 'other']) await store.connections.create({ id, name: id, baseUrl: 'https://x', authKind: 'none' });
+      const oid = async (): Promise<number> => Number((await sql<{ oid: number }>`select 'live_enrollments_class_id'::regclass::oid as oid`.execute(store.db)).rows[0]!.oid);
+      const defs = async (): Promise<string[]> =>
+        (await sql<{ indexdef: string }>`select indexdef from pg_indexes where tablename = 'live_enrollments' order by indexname`.execute(store.db)).rows.map((r) => r.indexdef);
+      const before = { oid: await oid(), defs: await defs() };
+      const res = await runSync({ store, reader: reader(baseData()), connectionId: 'sis' });
+      assert.equal(res.entities.enrollments?.created, 4);
+      const rebuilt = await oid();
+      assert.notEqual(rebuilt, before.oid, 'an apply into the empty table rebuilt the class index');
+      assert.deepEqual(await defs(), before.defs, 'same index definitions after the rebuild');
+      // Another connection's first sync: its 4 writes are as many as the table holds, but the table is not empty.
+      const other = await runSync({ store, reader: reader(baseData()), connectionId: 'other' });
+      assert.equal(other.entities.enrollments?.created, 4);
+      assert.equal(await oid(), rebuilt, 'no rebuild into a table that holds rows of another connection');
+      const byClass = (await sql<{ sourced_id: string }>`select sourced_id from live_enrollments where connection_id = 'sis' and class_id = 'k1' order by sourced_id`.execute(store.db)).rows;
+      assert.deepEqual(byClass.map((r) => r.sourced_id), ['e1', 'e2'], 'the rebuilt index answers');
+    });
+  },
+  { dialects: ['postgres'] },
+);
 
 describe('full sync against a simulated district', () => {
   it('applies exactly the active records of District small', async () => {
