@@ -97,3 +97,10 @@ export const SECONDARY_INDEXES: Readonly<Partial<Record<CollectionName, Readonly
   ],
   classes: [{ name: 'live_classes_school_id', column: 'school_id' }],
 };
+
+/** `dateLastModified`, then the entity's columns in order: a staged record's indexed values. */
+export function recordValues(c: CollectionName, record: AnyEntity): ColumnValue[] {
+  const out: ColumnValue[] = [record.dateLastModified ?? null];
+  for (const col of ENTITY_COLUMNS[c]) out.push(col.get(record));
+  return out;
+}

@@ -33,7 +33,7 @@
 import { hostname } from 'node:os';
 import type { DataIssue } from '../oneroster/issues.ts';
 import type { AnyEntity, CollectionName } from '../oneroster/types.ts';
-import type { FetchedPage, PageReader } from '../source/page-reader.ts';
+import type { PageReader } from '../source/page-reader.ts';
 import { StoreError, isStoreError } from '../store/errors.ts';
 import type { CollectionOutcome, EndpointCounts, EntityCounts, IssueSummary, RunError, RunStatus } from '../store/run-repository.ts';
 import { emptyIssueSummary } from '../store/run-repository.ts';
@@ -41,8 +41,9 @@ import { STAGE_WRITE_MIN, StageOp } from '../store/schema.ts';
 import type { AbsenceRule, ApplyCollection, CollectionStager, KnownRow, StageRow } from '../store/staging.ts';
 import type { Store } from '../store/store.ts';
 import { fieldDiff } from './field-diff.ts';
-import { ReferenceSets, checkStagedReferences, crossCheckFor, refsOf, selfReferencing, type CrossCheck } from './reference-check.ts';
-import { checkReferences } from '../sds/rules.ts';
+import { ReferenceSets, checkStagedReferences, crossCheckFor, selfReferencing, type CrossCheck } from './reference-check.ts';
+import { emptyPrepTimings, prepareRecord, readItem, type PrepTimings, type PreparedEntry, type ReadResult } from './page-prep.ts';
+import { InlinePageSource, type PreparedPage } from './page-source.ts';
 import {
   DEFAULT_POLICY,
   REQUIRED_COLLECTIONS,
@@ -55,7 +56,7 @@ import {
   type HoldReason,
   type SyncPolicy,
 } from './planner.ts';
-import { DEFAULT_CODEC, hashCanonical, jsonEqual, rawFingerprint, type RecordCodec } from './record-codec.ts';
+import { DEFAULT_CODEC, type RecordCodec } from './record-codec.ts';
 
 /** A full sync reads active records only (SDS: full syncs filter `status='active'`, deltas do not). */
 export const FULL_SYNC_FILTER = "status='active'";
@@ -249,9 +250,9 @@ function emptyCounts(): EntityCounts {
   };
 }
 
-type Step = { ok: true; r: IteratorResult<FetchedPage> } | { ok: false; err: unknown };
+type Step = { ok: true; r: IteratorResult<PreparedPage> } | { ok: false; err: unknown };
 
-function step(it: AsyncIterator<FetchedPage>): Promise<Step> {
+function step(it: AsyncIterator<PreparedPage>): Promise<Step> {
   // Never rejects: a prefetched page's failure must not become an unhandled rejection.
   return it.next().then(
     (r) => ({ ok: true as const, r }),
@@ -259,24 +260,8 @@ function step(it: AsyncIterator<FetchedPage>): Promise<Step> {
   );
 }
 
-/** The sourcedId of a raw item when it is already clean (what the reader would return), else undefined. */
-function cleanRawId(item: unknown): string | undefined {
-  if (typeof item !== 'object' || item === null) return undefined;
-  const id = (item as { sourcedId?: unknown }).sourcedId;
-  if (typeof id !== 'string' || id.length === 0) return undefined;
-  // The reader trims; only ids without surrounding whitespace are taken as-is.
-  if (id.charCodeAt(0) <= 32 || id.charCodeAt(id.length - 1) <= 32) return undefined;
-  return id;
-}
-
-interface Entry {
-  item: unknown;
-  json: string;
-  fp: string;
-  id: string | undefined;
-  /** Set once the record has been through readEntity. */
-  read?: { record: AnyEntity | undefined; issues: DataIssue[]; skipped: boolean };
-}
+/** A page entry on the sync's thread: prepared by the page source, read here when needed. */
+type Entry = PreparedEntry & { item?: unknown; read?: ReadResult };
 
 interface ReadState {
   mode: 'sorted' | 'general';
@@ -383,6 +368,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   let keepStaging = false;
   /** With reference checks: what each target collection holds after the apply, and the check of the collection being read. */
   const refSets = new ReferenceSets(store.staging, runId, connectionId);
+  /** Pages with their records prepared (page-prep.ts) as they arrive. */
+  const source = new InlinePageSource(reader, codec);
   const ingested: ReadonlySet<CollectionName> = new Set(collections);
   let cross: CrossCheck | undefined;
   /** The collection whose cross check is still to be built (lazily, see pullCollection). */
@@ -418,40 +405,40 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     cp: { done: boolean; counts: EntityCounts; state: ReadState; cur: IssueSummary; issueSeq: number; firstSeq: number; full: boolean },
   ): string => JSON.stringify({ v: 1, ...cp, offset: cp.counts.fetched, ep: perEndpoint[`/${c}`], providerStart } satisfies Checkpoint);
 
-  const readEntry = (c: CollectionName, e: Entry): NonNullable<Entry['read']> => {
+  /** Preparation done here: records the page source left unread (they changed, or need the reader for their id). */
+  const localPrep: PrepTimings = emptyPrepTimings();
+  const readEntry = (c: CollectionName, e: Entry): ReadResult => {
     if (e.read) return e.read;
-    const tv = performance.now();
-    const res = codec.readEntity(c, e.item);
-    timings.validate += performance.now() - tv;
-    let record = res.record;
-    for (const issue of res.issues) {
-      if (issue.severity === 'error') record = undefined;
-      e.id ??= issue.sourcedId;
-    }
-    if (record) e.id = record.sourcedId;
-    e.read = { record, issues: res.issues, skipped: res.skipped === true };
+    const t0 = performance.now();
+    e.item = JSON.parse(e.json ?? 'null');
+    e.read = readItem(c, e.item, codec, localPrep);
+    e.id = e.read.id;
+    localPrep.normalize += performance.now() - t0;
     return e.read;
+  };
+  const addPrep = (t: PrepTimings): void => {
+    timings.normalize += t.normalize;
+    timings.validate += t.validate;
+    timings.references += t.references;
   };
 
   /** Compares one page with the live rows and stages what must change. */
   const stagePage = async (
     c: CollectionName,
     stager: CollectionStager,
-    page: FetchedPage,
+    page: PreparedPage,
     counts: EntityCounts,
     state: ReadState,
     cur: IssueSummary,
     firstSeq: number,
   ): Promise<void> => {
+    addPrep(page.t);
+    const p0 = { ...localPrep };
+    const sourcePrep0 = source.prepMs;
     let t = performance.now();
-    const entries: Entry[] = new Array(page.items.length);
-    for (let i = 0; i < page.items.length; i++) {
-      const item = page.items[i];
-      const json = JSON.stringify(item) ?? 'null';
-      const e: Entry = { item, json, fp: rawFingerprint(codec.version, json), id: cleanRawId(item) };
-      if (e.id === undefined) readEntry(c, e); // the reader decides the id (trimmed, numeric) or rejects it
-      entries[i] = e;
-    }
+    const entries: Entry[] = page.entries;
+    // The reader decides an unclean id (trimmed, numeric) or rejects the record.
+    for (const e of entries) if (e.id === undefined && e.prep === undefined) readEntry(c, e);
     // Order check (sorted mode needs it; every mode records it as a hint for the next run).
     let prev = state.lastId;
     for (const e of entries) {
@@ -463,7 +450,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       prev = e.id;
     }
     let t2 = performance.now();
-    timings.normalize += t2 - t;
 
     // What the live table holds for this page.
     const known = new Map<string, KnownRow>();
@@ -507,11 +493,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
 
     if (crossFor === c && cross === undefined) {
       const readsSome = entries.some((e) => {
+        if (e.prep !== undefined) return false;
         if (e.read !== undefined || e.id === undefined) return true;
         const k = known.get(e.id);
         return !(k !== undefined && !k.deleted && k.fp !== null && k.fp === e.fp);
       });
       if (readsSome) {
+        // (Eager pages were checked by the page source: their check was built before the read.)
         const tr = performance.now();
         cross = (await crossCheckFor(c, refSets, ingested, (t) => toApply.get(t)?.absence)) ?? NO_CROSS;
         timings.references += performance.now() - tr;
@@ -522,7 +510,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const rows: StageRow[] = [];
     const rowOps: StageOp[] = [];
     let lastSeen = state.mode === 'sorted' ? state.lastSeen : undefined;
-    let normalizeMs = 0;
     for (const e of entries) {
       const id = e.id;
       if (state.mode === 'sorted' && id !== undefined) {
@@ -534,7 +521,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         lastSeen = id;
       }
       const k = id === undefined ? undefined : known.get(id);
-      if (k !== undefined && !k.deleted && k.fp !== null && k.fp === e.fp && e.read === undefined) {
+      if (k !== undefined && !k.deleted && k.fp !== null && k.fp === e.fp && e.read === undefined && e.prep === undefined) {
         // Same provider JSON as the live row, which had no issues: unchanged, nothing to read.
         if (state.mode === 'general') {
           rows.push({ sourcedId: id!, op: StageOp.unchanged, hash: k.hash });
@@ -544,52 +531,42 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         }
         continue;
       }
-      const tn = performance.now();
-      const read = readEntry(c, e);
-      if (read.skipped) {
+      let p = e.prep;
+      if (p === undefined) {
+        const read = readEntry(c, e);
+        const t0 = performance.now();
+        const r0 = localPrep.references;
+        p = prepareRecord(c, e.item, e.json ?? 'null', read, codec, cross, localPrep);
+        localPrep.normalize += performance.now() - t0 - (localPrep.references - r0);
+      }
+      if (p.skipped) {
         // Not ingested by choice: absent. General mode stages nothing (the anti-join tombstones a
         // live row); sorted mode passed the id as present, so it marks a live row absent itself.
         counts.skipped = (counts.skipped ?? 0) + 1;
         if (state.mode === 'sorted' && k !== undefined && !k.deleted) rows.push({ sourcedId: id!, op: StageOp.absent });
-        normalizeMs += performance.now() - tn;
         continue;
       }
-      for (const issue of read.issues) found.push(issue);
-      let rec = read.record;
-      let refIssues = 0;
-      if (rec !== undefined && cross !== undefined && cross !== NO_CROSS && rec.status !== 'tobedeleted') {
-        // References into collections read earlier in this run (see reference-check.ts).
-        const before = found.length;
-        const tr = performance.now();
-        rec = checkReferences(c, rec, cross.has, found, { ingested: cross.targets });
-        timings.references += performance.now() - tr;
-        refIssues = found.length - before;
-      }
-      if (rec === undefined) {
+      for (const issue of p.issues) found.push(issue);
+      if (p.hash === undefined || p.status === undefined) {
         counts.invalid++;
         // General mode stages the key so the anti-join spares the live row (last-known-good).
         if (state.mode === 'general' && e.id !== undefined) {
           rows.push({ sourcedId: e.id, op: StageOp.invalid });
           rowOps.push(StageOp.invalid);
         }
-        normalizeMs += performance.now() - tn;
         continue;
       }
-      const data = codec.canonicalJson(rec);
-      const hash = hashCanonical(data);
-      normalizeMs += performance.now() - tn;
-      const op = classify({ hash, status: rec.status }, k);
+      const op = classify({ hash: p.hash, status: p.status }, k);
       if (op >= STAGE_WRITE_MIN) {
-        const row: StageRow = { sourcedId: rec.sourcedId, op, hash, record: rec, data, fp: read.issues.length === 0 && refIssues === 0 ? e.fp : null };
-        if (!jsonEqual(e.item, rec)) row.rawJson = e.json;
-        if (codec.references) {
-          const refs = refsOf(c, rec);
-          if (refs !== undefined) row.refs = refs;
-        }
+        const row: StageRow = { sourcedId: id!, op, hash: p.hash, status: p.status, fp: p.clean ? e.fp : null };
+        if (p.data !== undefined) row.data = p.data;
+        if (p.values !== undefined) row.values = p.values;
+        if (p.raw !== undefined) row.rawJson = p.raw;
+        if (p.refs !== undefined) row.refs = p.refs;
         rows.push(row);
         rowOps.push(op);
       } else if (state.mode === 'general') {
-        rows.push({ sourcedId: rec.sourcedId, op, hash });
+        rows.push({ sourcedId: id!, op, hash: p.hash });
         rowOps.push(op);
       } else {
         counts.unchanged++;
@@ -597,7 +574,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     }
     if (state.mode === 'sorted' && lastSeen !== undefined) state.lastSeen = lastSeen;
     for (const id of absent) rows.push({ sourcedId: id, op: StageOp.absent });
-    timings.normalize += normalizeMs;
+    const localMs = localPrep.normalize - p0.normalize + (localPrep.references - p0.references);
+    addPrep({ normalize: localPrep.normalize - p0.normalize, validate: localPrep.validate - p0.validate, references: localPrep.references - p0.references });
 
     // Field-level diffs for the change history and dry runs: only changed records (few) read their
     // live data back.
@@ -635,7 +613,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       return checkpointJson(c, { done: false, counts, state, cur, issueSeq: issueSeq + keep.length, firstSeq, full: cursorOf(c) === undefined });
     });
     t2 = performance.now();
-    timings.stage += t2 - t - normalizeMs;
+    // The next page may have been prepared while this page's write waited on the database.
+    timings.stage += t2 - t - localMs - (source.prepMs - sourcePrep0);
     // Issue rows after the stage commit: a kill in between loses at most this page's issue rows
     // (their counts are in the checkpoint); rows past a checkpoint are dropped when a run resumes.
     await storeIssues(keep);
@@ -649,8 +628,21 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const cursor = cursorOf(c);
     const filter = cursor !== undefined ? deltaFilter(cursor) : FULL_SYNC_FILTER;
     const startOffset = counts.fetched; // > 0 only when a resumed run continues a collection
-    const readOptions = { filter, ...(options.signal ? { signal: options.signal } : {}), ...(startOffset > 0 ? { startOffset } : {}) };
-    const it = reader.readPages(c, readOptions)[Symbol.asyncIterator]();
+    // No live rows (a first sync): every record is read, so the page source prepares them all.
+    const eager = stager.liveEmpty && state.mode === 'general';
+    if (eager && crossFor === c && cross === undefined) {
+      const tr = performance.now();
+      cross = (await crossCheckFor(c, refSets, ingested, (t) => toApply.get(t)?.absence)) ?? NO_CROSS;
+      timings.references += performance.now() - tr;
+    }
+    const readOptions = {
+      filter,
+      eager,
+      ...(eager && cross !== undefined && cross !== NO_CROSS ? { cross } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(startOffset > 0 ? { startOffset } : {}),
+    };
+    const it = source.pages(c, readOptions)[Symbol.asyncIterator]();
     let pending = step(it);
     const progress = (done: boolean): void => {
       if (!options.onProgress) return;
@@ -661,8 +653,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     try {
       for (;;) {
         const tw = performance.now();
+        const prep0 = source.prepMs;
         const s = await pending;
-        timings.readWait += performance.now() - tw;
+        // Waiting includes preparing the page when it arrived during the wait (counted in `normalize`).
+        timings.readWait += performance.now() - tw - (source.prepMs - prep0);
         if (!s.ok) throw new CollectionReadError(s.err);
         if (s.r.done) break;
         const page = s.r.value;
@@ -670,7 +664,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         providerStart ??= page.serverDate ?? localStart.toISOString();
         counts.pages++;
         counts.bytes += page.bytes;
-        counts.fetched += page.items.length;
+        counts.fetched += page.count;
         if (page.total !== undefined) counts.total = page.total;
         ep.requests += page.requests;
         ep.bytes += page.bytes;
