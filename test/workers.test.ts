@@ -289,6 +289,8 @@ forEachDialect(
       assert.equal(runs[0]!.leaseOwner, `${hostname()}:${full.child.pid}`, 'run by the node with a worker');
       const queue = await SyncQueue.open({ url });
       t.after(() => queue.close());
+      // The run row is final before the worker completes its job (after-apply work comes in between).
+      await until(async () => (await queue.jobs({ connectionId: conn.id })).every((j) => j.state !== 'active' && j.state !== 'created'), 30_000, 'the job finished');
       const jobs = await queue.jobs({ connectionId: conn.id });
       assert.deepEqual(jobs.map((j) => [j.reason, j.state]), [['schedule', 'completed']], 'queued once, by one leader');
 

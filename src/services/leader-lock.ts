@@ -126,10 +126,12 @@ export class LeaderLock {
     this.#client = undefined;
     const was = this.#leader;
     this.#leader = false;
-    if (client) await client.end().catch(() => undefined);
+    // Step down before the session closes: closing it releases the lock, and a standby may be elected
+    // at once; the old leader's scheduler must have stopped by then (schedules fire once).
     if (was) {
       this.#log?.info('stepped down as leader', { role: this.#name, reason: why });
       await Promise.resolve(this.#opts.onDeposed()).catch((err: unknown) => this.#log?.warn('step-down failed', { role: this.#name, code: errorCode(err) }));
     }
+    if (client) await client.end().catch(() => undefined);
   }
 }
