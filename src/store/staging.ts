@@ -115,6 +115,12 @@ export interface ApplyCollection {
   absence: AbsenceRule;
   /** Staged rows with data (creates, updates, restores, deletes): sizes the index strategy. */
   writes: number;
+  /**
+   * The connection had no live row of this collection when the run read it (one run per connection:
+   * it still has none), so every write is an insert: a plain INSERT, without ON CONFLICT's
+   * speculative insertion (~17% faster on PostgreSQL). An unexpected conflict fails the apply.
+   */
+  fresh?: boolean;
 }
 
 /** Writes at least this large, and at least as large as the table, rebuild secondary indexes (SQLite). */
@@ -397,7 +403,7 @@ export class StagingArea {
     await this.ensureTables();
     return this.#db.transaction().execute(async (trx) => {
       const applied: Partial<Record<CollectionName, AppliedCollection>> = {};
-      for (const [c, { absence, writes }] of collections) {
+      for (const [c, { absence, writes, fresh }] of collections) {
         // Large writes (a first sync): a sort-based index build after the insert beats ~1M
         // random-order inserts into B-trees that outgrow the page cache (measured on a `large`
         // district's 1.1M enrollments: apply 22–31 s with the indexes, 14–18 s dropped + rebuilt).
@@ -415,7 +421,7 @@ export class StagingArea {
           const res = await trx.executeQuery(q.compile(trx));
           deletedByAbsence += Number(res.numAffectedRows ?? 0n);
         }
-        await trx.executeQuery(upsertFromStage(c, ctx).compile(trx));
+        await trx.executeQuery(upsertFromStage(c, ctx, fresh === true).compile(trx));
         // The sort of a rebuilt index: PostgreSQL's default maintenance_work_mem (64 MB) spills ~1M entries to disk.
         if (rebuild.length > 0 && postgres) await sql`set local maintenance_work_mem = '256MB'`.execute(trx);
         for (const idx of rebuild) await trx.schema.createIndex(idx.name).on(liveTable(c)).columns(['connection_id', idx.column]).execute();
@@ -527,25 +533,27 @@ function ids(names: readonly string[], prefix?: string): RawBuilder<unknown> {
 }
 
 /**
- * INSERT … SELECT … ON CONFLICT DO UPDATE for every staged row with data. Tombstone columns follow
- * the staged status: `tobedeleted` keeps an existing tombstone's first deletion time, `active`
- * clears it (a restore).
+ * INSERT … SELECT … ON CONFLICT DO UPDATE for every staged row with data (`fresh`: a plain INSERT, see
+ * `ApplyCollection.fresh`). Tombstone columns follow the staged status: `tobedeleted` keeps an
+ * existing tombstone's first deletion time, `active` clears it (a restore).
  */
-function upsertFromStage(c: CollectionName, ctx: ApplyContext): RawBuilder<unknown> {
+function upsertFromStage(c: CollectionName, ctx: ApplyContext, fresh: boolean): RawBuilder<unknown> {
   const live = liveTable(c);
   const stage = stageTable(c);
   const extra = ENTITY_COLUMNS[c].map((col) => col.name);
   const now = ctx.now.toISOString();
   const copied = ['status', 'date_last_modified', 'content_hash', 'data', 'raw', 'raw_fp', ...extra];
   const updates = copied.map((n) => sql`${sql.id(n)} = excluded.${sql.id(n)}`);
-  return sql`
+  const insert = sql`
     insert into ${sql.table(live)} (tenant_id, connection_id, sourced_id, first_seen_run, updated_run, row_version, deleted_at, deleted_run, ${ids(copied)})
     select ${ctx.tenantId}, ${ctx.connectionId}, s.sourced_id, ${ctx.runId}, ${ctx.runId}, 1,
       case when s.status = 'tobedeleted' then ${now} else null end,
       case when s.status = 'tobedeleted' then cast(${ctx.runId} as integer) else null end,
       ${ids(copied, 's')}
     from ${sql.table(stage)} as s
-    where s.run_id = ${ctx.runId} and s.op >= ${STAGE_WRITE_MIN}
+    where s.run_id = ${ctx.runId} and s.op >= ${STAGE_WRITE_MIN}`;
+  if (fresh) return insert;
+  return sql`${insert}
     on conflict (connection_id, sourced_id) do update set
       ${sql.join(updates)},
       updated_run = excluded.updated_run,

@@ -746,7 +746,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         } else {
           counts.outcome = 'applied'; // provisional until the apply commits
           // Full mode: every applied collection was read completely, so absence applies.
-          toApply.set(c, { absence, writes: counts.created + counts.updated + counts.restored + counts.deleted - counts.deletedByAbsence });
+          const writes = counts.created + counts.updated + counts.restored + counts.deleted - counts.deletedByAbsence;
+          toApply.set(c, { absence, writes, ...(liveEmpty ? { fresh: true } : {}) });
         }
       } catch (err) {
         if (!(err instanceof CollectionReadError)) throw err;
