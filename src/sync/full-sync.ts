@@ -250,9 +250,9 @@ function emptyCounts(): EntityCounts {
   };
 }
 
-type Step = { ok: true; r: IteratorResult<PreparedPage> } | { ok: false; err: unknown };
+type Step = { ok: true; r: IteratorResult<{ take(): PreparedPage }> } | { ok: false; err: unknown };
 
-function step(it: AsyncIterator<PreparedPage>): Promise<Step> {
+function step(it: AsyncIterator<{ take(): PreparedPage }>): Promise<Step> {
   // Never rejects: a prefetched page's failure must not become an unhandled rejection.
   return it.next().then(
     (r) => ({ ok: true as const, r }),
@@ -638,6 +638,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const readOptions = {
       filter,
       eager,
+      // PostgreSQL writes in the server: prepare the next page while it does (see page-source.ts).
+      ahead: store.dialect === 'postgres',
       ...(eager && cross !== undefined && cross !== NO_CROSS ? { cross } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(startOffset > 0 ? { startOffset } : {}),
@@ -659,8 +661,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         timings.readWait += performance.now() - tw - (source.prepMs - prep0);
         if (!s.ok) throw new CollectionReadError(s.err);
         if (s.r.done) break;
-        const page = s.r.value;
+        const next = s.r.value;
         pending = step(it); // prefetch: the next request runs while this page is processed
+        const page = next.take();
         providerStart ??= page.serverDate ?? localStart.toISOString();
         counts.pages++;
         counts.bytes += page.bytes;

@@ -1,11 +1,14 @@
 /**
  * Where the engine gets its pages from: a `PageReader` plus the per-record preparation
- * (page-prep.ts). The preparation runs inside the page iterator, so the prefetched next page is
- * parsed and prepared as soon as it arrives: while the current page's staging write waits on the
- * database (PostgreSQL's COPY runs in the server process), this process prepares the next page.
+ * (page-prep.ts). Two timings:
+ * - `ahead` (PostgreSQL): the prefetched next page is prepared as soon as it arrives, so while the
+ *   current page's COPY runs in the server process, this process prepares the next page.
+ * - otherwise (SQLite, whose writes are synchronous and gain nothing from it) a page is prepared
+ *   when the engine takes it, so only one page's prepared records are alive at a time (the sync's
+ *   peak memory).
  */
 import type { CollectionName } from '../oneroster/types.ts';
-import type { PageReader, ReadOptions } from '../source/page-reader.ts';
+import type { FetchedPage, PageReader, ReadOptions } from '../source/page-reader.ts';
 import { emptyPrepTimings, prepareItems, type PrepTimings, type PreparedEntry } from './page-prep.ts';
 import type { RecordCodec } from './record-codec.ts';
 import type { CrossCheck } from './reference-check.ts';
@@ -28,6 +31,8 @@ export interface PreparedPage {
 export interface SourceReadOptions extends ReadOptions {
   /** Prepare every record completely (a collection without live rows). */
   eager: boolean;
+  /** Prepare a page as soon as it arrives rather than when it is taken (see the module comment). */
+  ahead: boolean;
   /** Eager reads: the check of references into collections read earlier. */
   cross?: CrossCheck;
 }
@@ -44,15 +49,23 @@ export class InlinePageSource {
     this.#codec = codec;
   }
 
-  /** Pages in order; throws the reader's error when the read fails. */
-  async *pages(c: CollectionName, options: SourceReadOptions): AsyncIterable<PreparedPage> {
-    const { eager, cross, ...read } = options;
-    for await (const page of this.#reader.readPages(c, read)) {
+  /** Pages in order, each prepared on `take()`; throws the reader's error when the read fails. */
+  async *pages(c: CollectionName, options: SourceReadOptions): AsyncIterable<{ take(): PreparedPage }> {
+    const { eager, cross, ahead, ...read } = options;
+    const prepare = (page: FetchedPage): PreparedPage => {
       const t = emptyPrepTimings();
       const t0 = performance.now();
       const entries = prepareItems(c, page.items, { codec: this.#codec, eager, cross }, t);
       this.prepMs += performance.now() - t0;
-      yield toPrepared(page, entries, t);
+      return toPrepared(page, entries, t);
+    };
+    for await (const page of this.#reader.readPages(c, read)) {
+      if (ahead) {
+        const prepared = prepare(page);
+        yield { take: () => prepared };
+      } else {
+        yield { take: () => prepare(page) };
+      }
     }
   }
 }
