@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import pg from 'pg';
 import type { AnyEntity } from '../oneroster/types.ts';
+import { recordValues } from './entity-columns.ts';
 import { PgStagerFactory } from './pg-stager.ts';
 import { StageOp, stageTable } from './schema.ts';
 import { PortableStagerFactory, stageColumns, type StageRow } from './staging.ts';
@@ -34,7 +35,7 @@ function user(id: string, extra: Record<string, unknown> = {}): AnyEntity {
 function create(id: string, extra: Record<string, unknown> = {}, more: Partial<StageRow> = {}): StageRow {
   const record = user(id, extra);
   const data = JSON.stringify(record);
-  return { sourcedId: id, op: StageOp.create, hash: `h-${id}`, record, data, fp: `fp-${id}`, ...more };
+  return { sourcedId: id, op: StageOp.create, hash: `h-${id}`, status: record.status, values: recordValues('users', record), data, fp: `fp-${id}`, ...more };
 }
 
 async function setup(store: Store, name = 'pg stager'): Promise<{ connectionId: string; tenantId: string; run: () => Promise<number> }> {

@@ -28,8 +28,8 @@
  * must use byte order there, i.e. `COLLATE "C"` on the key index, to match the sync's order check.)
  */
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import type { AnyEntity, CollectionName, Status } from '../oneroster/types.ts';
-import { ENTITY_COLUMNS, SECONDARY_INDEXES, recordValues, type ColumnValue } from './entity-columns.ts';
+import type { CollectionName, Status } from '../oneroster/types.ts';
+import { ENTITY_COLUMNS, SECONDARY_INDEXES, type ColumnValue } from './entity-columns.ts';
 import { sourcedIdType } from './migrations/column-types.ts';
 import type { StoreDialect } from './migrations.ts';
 import { STAGE_WRITE_MIN, StageOp, liveTable, stageTable, type Database } from './schema.ts';
@@ -52,13 +52,11 @@ export interface StageRow {
   op: StageOp;
   /** Content hash; present for every op except `invalid`. */
   hash?: string;
-  /** The normalised record; write ops (create/update/restore/delete) need it or `status` + `values`. */
-  record?: AnyEntity;
-  /** The record's status (instead of `record`). */
+  /** The record's status; required for write ops (create/update/restore/delete). */
   status?: Status;
-  /** The record's `dateLastModified` and entity columns (entity-columns.ts `recordValues`), instead of `record`. */
+  /** The record's `dateLastModified`, then its entity columns (entity-columns.ts `recordValues`); required for write ops. */
   values?: readonly ColumnValue[];
-  /** Canonical JSON of `record`; required for write ops. */
+  /** Canonical JSON of the record; required for write ops. */
   data?: string;
   /** The provider's JSON, only when it differs from `data`. */
   rawJson?: string;
@@ -616,11 +614,9 @@ function changeInserts(c: CollectionName, ctx: ApplyContext, rule: AbsenceRule, 
 /** Stage-row values in stage-table column order, for the writers. */
 export function stageValues(c: CollectionName, runId: number, row: StageRow): Array<string | number | null> {
   const base: Array<string | number | null> = [runId, row.sourcedId, row.op, row.hash ?? null];
-  if (row.op < STAGE_WRITE_MIN) return base;
-  const status = row.status ?? row.record?.status;
-  const values = row.values ?? (row.record !== undefined ? recordValues(c, row.record) : undefined);
-  if (status === undefined || values === undefined) return base;
-  // values: dateLastModified, then the entity columns.
+  const { status, values } = row;
+  if (row.op < STAGE_WRITE_MIN || status === undefined || values === undefined) return base;
+  // values: dateLastModified, then the entity columns (in stageColumns order).
   base.push(status, values[0] ?? null, row.data ?? null, row.rawJson ?? null, row.fp ?? null, row.diff ?? null, row.refs ?? null);
   for (let i = 1; i < values.length; i++) base.push(values[i]!);
   return base;

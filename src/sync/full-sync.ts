@@ -32,7 +32,7 @@
  */
 import { hostname } from 'node:os';
 import type { DataIssue } from '../oneroster/issues.ts';
-import type { AnyEntity, CollectionName } from '../oneroster/types.ts';
+import type { CollectionName } from '../oneroster/types.ts';
 import type { PageReader } from '../source/page-reader.ts';
 import { StoreError, isStoreError } from '../store/errors.ts';
 import type { CollectionOutcome, EndpointCounts, EntityCounts, IssueSummary, RunError, RunStatus } from '../store/run-repository.ts';
@@ -42,8 +42,8 @@ import type { AbsenceRule, ApplyCollection, CollectionStager, KnownRow, StageRow
 import type { Store } from '../store/store.ts';
 import { fieldDiff } from './field-diff.ts';
 import { ReferenceSets, checkStagedReferences, crossCheckFor, selfReferencing, type CrossCheck } from './reference-check.ts';
-import { emptyPrepTimings, prepareRecord, readItem, type PrepTimings, type PreparedEntry, type ReadResult } from './page-prep.ts';
-import { InlinePageSource, type PreparedPage } from './page-source.ts';
+import { emptyPrepTimings, normalizing, prepareRecord, readItem, type PrepTimings, type PreparedEntry, type ReadResult } from './page-prep.ts';
+import { PageSource, type PreparedPage } from './page-source.ts';
 import {
   DEFAULT_POLICY,
   REQUIRED_COLLECTIONS,
@@ -369,7 +369,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   /** With reference checks: what each target collection holds after the apply, and the check of the collection being read. */
   const refSets = new ReferenceSets(store.staging, runId, connectionId);
   /** Pages with their records prepared (page-prep.ts) as they arrive. */
-  const source = new InlinePageSource(reader, codec);
+  const source = new PageSource(reader, codec);
   const ingested: ReadonlySet<CollectionName> = new Set(collections);
   let cross: CrossCheck | undefined;
   /** The collection whose cross check is still to be built (lazily, see pullCollection). */
@@ -405,15 +405,14 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     cp: { done: boolean; counts: EntityCounts; state: ReadState; cur: IssueSummary; issueSeq: number; firstSeq: number; full: boolean },
   ): string => JSON.stringify({ v: 1, ...cp, offset: cp.counts.fetched, ep: perEndpoint[`/${c}`], providerStart } satisfies Checkpoint);
 
-  /** Preparation done here: records the page source left unread (they changed, or need the reader for their id). */
-  const localPrep: PrepTimings = emptyPrepTimings();
-  const readEntry = (c: CollectionName, e: Entry): ReadResult => {
+  /** Reads a record the page source left unread (it changed, or the reader must decide its id); `t`: this page's own preparation time. */
+  const readEntry = (c: CollectionName, e: Entry, t: PrepTimings): ReadResult => {
     if (e.read) return e.read;
-    const t0 = performance.now();
-    e.item = JSON.parse(e.json ?? 'null');
-    e.read = readItem(c, e.item, codec, localPrep);
+    e.read = normalizing(t, () => {
+      e.item = JSON.parse(e.json ?? 'null');
+      return readItem(c, e.item, codec, t);
+    });
     e.id = e.read.id;
-    localPrep.normalize += performance.now() - t0;
     return e.read;
   };
   const addPrep = (t: PrepTimings): void => {
@@ -433,12 +432,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     firstSeq: number,
   ): Promise<void> => {
     addPrep(page.t);
-    const p0 = { ...localPrep };
+    /** Preparation done here, for records the page source left unread. */
+    const local = emptyPrepTimings();
     const sourcePrep0 = source.prepMs;
     let t = performance.now();
     const entries: Entry[] = page.entries;
     // The reader decides an unclean id (trimmed, numeric) or rejects the record.
-    for (const e of entries) if (e.id === undefined && e.prep === undefined) readEntry(c, e);
+    for (const e of entries) if (e.id === undefined && e.prep === undefined) readEntry(c, e, local);
     // Order check (sorted mode needs it; every mode records it as a hint for the next run).
     let prev = state.lastId;
     for (const e of entries) {
@@ -533,11 +533,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       }
       let p = e.prep;
       if (p === undefined) {
-        const read = readEntry(c, e);
-        const t0 = performance.now();
-        const r0 = localPrep.references;
-        p = prepareRecord(c, e.item, e.json ?? 'null', read, codec, cross, localPrep);
-        localPrep.normalize += performance.now() - t0 - (localPrep.references - r0);
+        const read = readEntry(c, e, local);
+        p = normalizing(local, () => prepareRecord(c, e.item, e.json ?? 'null', read, codec, cross, local));
       }
       if (p.skipped) {
         // Not ingested by choice: absent. General mode stages nothing (the anti-join tombstones a
@@ -574,8 +571,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     }
     if (state.mode === 'sorted' && lastSeen !== undefined) state.lastSeen = lastSeen;
     for (const id of absent) rows.push({ sourcedId: id, op: StageOp.absent });
-    const localMs = localPrep.normalize - p0.normalize + (localPrep.references - p0.references);
-    addPrep({ normalize: localPrep.normalize - p0.normalize, validate: localPrep.validate - p0.validate, references: localPrep.references - p0.references });
+    addPrep(local);
 
     // Field-level diffs for the change history and dry runs: only changed records (few) read their
     // live data back.
@@ -614,7 +610,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     });
     t2 = performance.now();
     // The next page may have been prepared while this page's write waited on the database.
-    timings.stage += t2 - t - localMs - (source.prepMs - sourcePrep0);
+    timings.stage += t2 - t - local.normalize - local.references - (source.prepMs - sourcePrep0);
     // Issue rows after the stage commit: a kill in between loses at most this page's issue rows
     // (their counts are in the checkpoint); rows past a checkpoint are dropped when a run resumes.
     await storeIssues(keep);
@@ -640,7 +636,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       eager,
       // PostgreSQL writes in the server: prepare the next page while it does (see page-source.ts).
       ahead: store.dialect === 'postgres',
-      ...(eager && cross !== undefined && cross !== NO_CROSS ? { cross } : {}),
+      ...(eager && cross !== undefined ? { cross } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
       ...(startOffset > 0 ? { startOffset } : {}),
     };

@@ -75,6 +75,17 @@ export interface PrepareOptions {
   cross?: CrossCheck | undefined;
 }
 
+/** Runs `fn`, adding its time to `t.normalize`, less the reference checks it ran (reported apart). */
+export function normalizing<T>(t: PrepTimings, fn: () => T): T {
+  const t0 = performance.now();
+  const r0 = t.references;
+  try {
+    return fn();
+  } finally {
+    t.normalize += performance.now() - t0 - (t.references - r0);
+  }
+}
+
 /** The sourcedId of a raw item when it is already clean (what the reader would return), else undefined. */
 export function cleanRawId(item: unknown): string | undefined {
   if (typeof item !== 'object' || item === null) return undefined;
@@ -136,22 +147,14 @@ export function prepareRecord(
 
 /** Prepares one page's items (see the module comment). */
 export function prepareItems(c: CollectionName, items: readonly unknown[], options: PrepareOptions, t: PrepTimings): PreparedEntry[] {
-  const t0 = performance.now();
-  const r0 = t.references;
   const { codec, eager } = options;
-  const out: PreparedEntry[] = new Array(items.length);
-  for (let i = 0; i < items.length; i++) {
-    const item = items[i];
-    const json = JSON.stringify(item) ?? 'null';
-    const fp = rawFingerprint(codec.version, json);
-    if (!eager) {
-      out[i] = { id: cleanRawId(item), fp, json };
-      continue;
-    }
-    const read = readItem(c, item, codec, t);
-    out[i] = { id: read.id, fp, prep: prepareRecord(c, item, json, read, codec, options.cross, t) };
-  }
-  // `normalize` includes validation, `references` does not (they are reported apart).
-  t.normalize += performance.now() - t0 - (t.references - r0);
-  return out;
+  return normalizing(t, () =>
+    items.map((item): PreparedEntry => {
+      const json = JSON.stringify(item) ?? 'null';
+      const fp = rawFingerprint(codec.version, json);
+      if (!eager) return { id: cleanRawId(item), fp, json };
+      const read = readItem(c, item, codec, t);
+      return { id: read.id, fp, prep: prepareRecord(c, item, json, read, codec, options.cross, t) };
+    }),
+  );
 }

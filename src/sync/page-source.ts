@@ -13,20 +13,14 @@ import { emptyPrepTimings, prepareItems, type PrepTimings, type PreparedEntry } 
 import type { RecordCodec } from './record-codec.ts';
 import type { CrossCheck } from './reference-check.ts';
 
-/** A page of a collection, prepared (see page-prep.ts). */
-export interface PreparedPage {
-  offset: number;
-  index: number;
+/** A fetched page with its items replaced by their preparation (see page-prep.ts). */
+export type PreparedPage = Omit<FetchedPage, 'items'> & {
   /** Items the provider sent (the read's paging position advances by this). */
   count: number;
-  total?: number;
-  bytes: number;
-  requests: number;
-  serverDate?: string;
   entries: PreparedEntry[];
   /** CPU time the preparation of this page took. */
   t: PrepTimings;
-}
+};
 
 export interface SourceReadOptions extends ReadOptions {
   /** Prepare every record completely (a collection without live rows). */
@@ -38,7 +32,7 @@ export interface SourceReadOptions extends ReadOptions {
 }
 
 /** A reader's pages, prepared. */
-export class InlinePageSource {
+export class PageSource {
   /** Time spent preparing pages so far, ms (the caller takes it out of the waits it happened in). */
   prepMs = 0;
   readonly #reader: PageReader;
@@ -52,12 +46,12 @@ export class InlinePageSource {
   /** Pages in order, each prepared on `take()`; throws the reader's error when the read fails. */
   async *pages(c: CollectionName, options: SourceReadOptions): AsyncIterable<{ take(): PreparedPage }> {
     const { eager, cross, ahead, ...read } = options;
-    const prepare = (page: FetchedPage): PreparedPage => {
+    const prepare = ({ items, ...page }: FetchedPage): PreparedPage => {
       const t = emptyPrepTimings();
       const t0 = performance.now();
-      const entries = prepareItems(c, page.items, { codec: this.#codec, eager, cross }, t);
+      const entries = prepareItems(c, items, { codec: this.#codec, eager, cross }, t);
       this.prepMs += performance.now() - t0;
-      return toPrepared(page, entries, t);
+      return { ...page, count: items.length, entries, t };
     };
     for await (const page of this.#reader.readPages(c, read)) {
       if (ahead) {
@@ -68,16 +62,4 @@ export class InlinePageSource {
       }
     }
   }
-}
-
-/** The page's paging facts with its prepared entries. */
-export function toPrepared(
-  page: { offset: number; index: number; items: readonly unknown[]; total?: number; bytes: number; requests: number; serverDate?: string },
-  entries: PreparedEntry[],
-  t: PrepTimings,
-): PreparedPage {
-  const out: PreparedPage = { offset: page.offset, index: page.index, count: page.items.length, bytes: page.bytes, requests: page.requests, entries, t };
-  if (page.total !== undefined) out.total = page.total;
-  if (page.serverDate !== undefined) out.serverDate = page.serverDate;
-  return out;
 }
