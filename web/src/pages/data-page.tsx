@@ -3,7 +3,7 @@
  * collections) as the last applied syncs left them. The search state lives in the URL, so a
  * search can be bookmarked and the back button returns to it.
  */
-import { useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent, type ReactNode } from 'react';
 import { get } from '../api.ts';
 import { ENTITY_LABELS, ErrorBox, Loading, useLoad } from '../components/ui.tsx';
 import { Link, navigate, seg, useLocation, useTitle } from '../router.tsx';
@@ -133,113 +133,62 @@ export function DataPage() {
   );
 }
 
+/** One column of the results table: its heading and what a row shows in it. */
+type Column = { head: string; cell: (r: LiveRow) => ReactNode; mono?: boolean };
+
 function ResultTable({ entity, conn, rows, names }: { entity: string; conn: string; rows: LiveRow[]; names: Record<string, string> }) {
   const userLink = (id: string | undefined, label?: string) => (id ? <Link to={`/data/${seg(conn)}/users/${seg(id)}`}>{label ?? names[id] ?? id}</Link> : '—');
   const classLink = (id: string | undefined, label?: string) => (id ? <Link to={`/data/${seg(conn)}/classes/${seg(id)}`}>{label ?? names[id] ?? id}</Link> : '—');
   const deleted = (r: LiveRow) => (r.deletedAt ? <span className="badge badge-muted">deleted</span> : null);
-  if (entity === 'users') {
-    return (
-      <table className="table" data-testid="data-results">
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Role</th>
-            <th scope="col">Email</th>
-            <th scope="col">Username</th>
-            <th scope="col">sourcedId</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.sourcedId}>
-              <td>
-                {userLink(r.sourcedId, `${str(r.record.givenName)} ${str(r.record.familyName)}`.trim() || r.sourcedId)} {deleted(r)}
-              </td>
-              <td>{str(r.record.role)}</td>
-              <td>{str(r.record.email)}</td>
-              <td>{str(r.record.username)}</td>
-              <td className="mono">{r.sourcedId}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    );
-  }
-  if (entity === 'classes') {
-    return (
-      <table className="table" data-testid="data-results">
-        <thead>
-          <tr>
-            <th scope="col">Title</th>
-            <th scope="col">Code</th>
-            <th scope="col">Type</th>
-            <th scope="col">School</th>
-            <th scope="col">sourcedId</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.sourcedId}>
-              <td>
-                {classLink(r.sourcedId, str(r.record.title) || r.sourcedId)} {deleted(r)}
-              </td>
-              <td>{str(r.record.classCode)}</td>
-              <td>{str(r.record.classType)}</td>
-              <td>{names[ref(r.record.school) ?? ''] ?? ref(r.record.school) ?? ''}</td>
-              <td className="mono">{r.sourcedId}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    );
-  }
-  if (entity === 'enrollments') {
-    return (
-      <table className="table" data-testid="data-results">
-        <thead>
-          <tr>
-            <th scope="col">User</th>
-            <th scope="col">Class</th>
-            <th scope="col">Role</th>
-            <th scope="col">Primary</th>
-            <th scope="col">School</th>
-            <th scope="col">sourcedId</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r) => (
-            <tr key={r.sourcedId}>
-              <td>
-                {userLink(ref(r.record.user))} {deleted(r)}
-              </td>
-              <td>{classLink(ref(r.record.class))}</td>
-              <td>{str(r.record.role)}</td>
-              <td>{r.record.primary === true ? 'yes' : ''}</td>
-              <td>{names[ref(r.record.school) ?? ''] ?? ref(r.record.school) ?? ''}</td>
-              <td className="mono">{r.sourcedId}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    );
-  }
+  const school = (r: LiveRow) => names[ref(r.record.school) ?? ''] ?? ref(r.record.school) ?? '';
+  const field = (name: string) => (r: LiveRow) => str(r.record[name]);
+  const columns: Column[] =
+    entity === 'users'
+      ? [
+          { head: 'Name', cell: (r) => <>{userLink(r.sourcedId, `${str(r.record.givenName)} ${str(r.record.familyName)}`.trim() || r.sourcedId)} {deleted(r)}</> },
+          { head: 'Role', cell: field('role') },
+          { head: 'Email', cell: field('email') },
+          { head: 'Username', cell: field('username') },
+        ]
+      : entity === 'classes'
+        ? [
+            { head: 'Title', cell: (r) => <>{classLink(r.sourcedId, str(r.record.title) || r.sourcedId)} {deleted(r)}</> },
+            { head: 'Code', cell: field('classCode') },
+            { head: 'Type', cell: field('classType') },
+            { head: 'School', cell: school },
+          ]
+        : entity === 'enrollments'
+          ? [
+              { head: 'User', cell: (r) => <>{userLink(ref(r.record.user))} {deleted(r)}</> },
+              { head: 'Class', cell: (r) => classLink(ref(r.record.class)) },
+              { head: 'Role', cell: field('role') },
+              { head: 'Primary', cell: (r) => (r.record.primary === true ? 'yes' : '') },
+              { head: 'School', cell: school },
+            ]
+          : [
+              { head: 'Name', cell: (r) => <>{str(r.record.title ?? r.record.name)} {deleted(r)}</> },
+              { head: 'Type', cell: (r) => str(r.record.type ?? r.record.courseCode) },
+            ];
+  const all: Column[] = [...columns, { head: 'sourcedId', cell: (r) => r.sourcedId, mono: true }];
   return (
     <table className="table" data-testid="data-results">
       <thead>
         <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Type</th>
-          <th scope="col">sourcedId</th>
+          {all.map((c) => (
+            <th key={c.head} scope="col">
+              {c.head}
+            </th>
+          ))}
         </tr>
       </thead>
       <tbody>
         {rows.map((r) => (
           <tr key={r.sourcedId}>
-            <td>
-              {str(r.record.title ?? r.record.name)} {deleted(r)}
-            </td>
-            <td>{str(r.record.type ?? r.record.courseCode)}</td>
-            <td className="mono">{r.sourcedId}</td>
+            {all.map((c) => (
+              <td key={c.head} {...(c.mono ? { className: 'mono' } : {})}>
+                {c.cell(r)}
+              </td>
+            ))}
           </tr>
         ))}
       </tbody>
