@@ -244,3 +244,19 @@ export const ENTITY_LABELS: Record<string, string> = {
 export const ENTITY_ORDER = ['academicSessions', 'orgs', 'courses', 'classes', 'users', 'enrollments', 'demographics'];
 
 export const TOGGLE_LABELS: Record<string, string> = { contacts: 'Contacts', demographics: 'Demographics', userFlags: 'User flags' };
+
+/** A definition list of label/value facts; empty values are left out, `mono` labels show code-like values. */
+export function Facts({ pairs, mono = ['sourcedId'] }: { pairs: ReadonlyArray<readonly [string, string]>; mono?: readonly string[] }) {
+  return (
+    <dl className="facts">
+      {pairs
+        .filter(([, v]) => v !== '')
+        .map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd className={mono.includes(k) ? 'mono' : undefined}>{v}</dd>
+          </div>
+        ))}
+    </dl>
+  );
+}

@@ -1,6 +1,6 @@
 /** A class's page in the data browser: the record, its roster and its change history. */
 import { get } from '../api.ts';
-import { ErrorBox, Loading, Section, useLoad } from '../components/ui.tsx';
+import { ErrorBox, Facts, Loading, Section, useLoad } from '../components/ui.tsx';
 import { Link, seg, useTitle } from '../router.tsx';
 import type { ChangeEvent, LiveRow } from '../types.ts';
 import { ChangeHistory } from './user-page.tsx';
@@ -36,26 +36,17 @@ export function ClassPage({ conn, sourcedId }: { conn: string; sourcedId: string
       {data && c ? (
         <>
           <Section title="Record">
-            <dl className="facts">
-              {(
-                [
-                  ['sourcedId', data.class.sourcedId],
-                  ['Code', str(c.classCode)],
-                  ['Type', str(c.classType)],
-                  ['School', data.names[ref(c.school) ?? ''] ?? ref(c.school) ?? ''],
-                  ['Course', data.names[ref(c.course) ?? ''] ?? ref(c.course) ?? ''],
-                  ['Terms', refs(c.terms).map((t) => data.names[t] ?? t).join(', ')],
-                  ['Periods', Array.isArray(c.periods) ? c.periods.join(', ') : ''],
-                ] as const
-              )
-                .filter(([, v]) => v !== '')
-                .map(([k, v]) => (
-                  <div key={k}>
-                    <dt>{k}</dt>
-                    <dd className={k === 'sourcedId' ? 'mono' : undefined}>{v}</dd>
-                  </div>
-                ))}
-            </dl>
+            <Facts
+              pairs={[
+                ['sourcedId', data.class.sourcedId],
+                ['Code', str(c.classCode)],
+                ['Type', str(c.classType)],
+                ['School', data.names[ref(c.school) ?? ''] ?? ref(c.school) ?? ''],
+                ['Course', data.names[ref(c.course) ?? ''] ?? ref(c.course) ?? ''],
+                ['Terms', refs(c.terms).map((t) => data.names[t] ?? t).join(', ')],
+                ['Periods', Array.isArray(c.periods) ? c.periods.join(', ') : ''],
+              ]}
+            />
           </Section>
           <Section title={`Roster (${roster.length})`}>
             <table className="table compact">

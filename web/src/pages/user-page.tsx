@@ -5,7 +5,7 @@
  */
 import type { ReactElement } from 'react';
 import { get } from '../api.ts';
-import { ErrorBox, fmtTime, Loading, Section, useLoad } from '../components/ui.tsx';
+import { ErrorBox, Facts, fmtTime, Loading, Section, useLoad } from '../components/ui.tsx';
 import { Link, seg, useTitle } from '../router.tsx';
 import type { ChangeEvent, LiveRow } from '../types.ts';
 
@@ -45,32 +45,23 @@ export function UserPage({ conn, sourcedId }: { conn: string; sourcedId: string 
         <>
           <div className="grid-2">
             <Section title="Record">
-              <dl className="facts">
-                {(
-                  [
-                    ['Role', str(u.role)],
-                    ['sourcedId', data.user.sourcedId],
-                    ['Status', data.user.deletedAt ? `deleted ${fmtTime(data.user.deletedAt)} (run #${data.user.deletedRun ?? '?'})` : str(u.status) || 'active'],
-                    ['Username', str(u.username)],
-                    ['Email', str(u.email)],
-                    ['Identifier', str(u.identifier)],
-                    ['Phone', str(u.phone)],
-                    ['SMS', str(u.sms)],
-                    ['Grades', Array.isArray(u.grades) ? u.grades.join(', ') : ''],
-                    ['Orgs', refs(u.orgs).map((o) => data.names[o] ?? o).join(', ')],
-                    ['Enabled', u.enabledUser === false ? 'no' : 'yes'],
-                    ['First synced in', `run #${data.user.firstSeenRun}`],
-                    ['Last written by', `run #${data.user.updatedRun}`],
-                  ] as const
-                )
-                  .filter(([, v]) => v !== '')
-                  .map(([k, v]) => (
-                    <div key={k}>
-                      <dt>{k}</dt>
-                      <dd className={k === 'sourcedId' ? 'mono' : undefined}>{v}</dd>
-                    </div>
-                  ))}
-              </dl>
+              <Facts
+                pairs={[
+                  ['Role', str(u.role)],
+                  ['sourcedId', data.user.sourcedId],
+                  ['Status', data.user.deletedAt ? `deleted ${fmtTime(data.user.deletedAt)} (run #${data.user.deletedRun ?? '?'})` : str(u.status) || 'active'],
+                  ['Username', str(u.username)],
+                  ['Email', str(u.email)],
+                  ['Identifier', str(u.identifier)],
+                  ['Phone', str(u.phone)],
+                  ['SMS', str(u.sms)],
+                  ['Grades', Array.isArray(u.grades) ? u.grades.join(', ') : ''],
+                  ['Orgs', refs(u.orgs).map((o) => data.names[o] ?? o).join(', ')],
+                  ['Enabled', u.enabledUser === false ? 'no' : 'yes'],
+                  ['First synced in', `run #${data.user.firstSeenRun}`],
+                  ['Last written by', `run #${data.user.updatedRun}`],
+                ]}
+              />
             </Section>
             <Section title="Flags">
               {data.flags.length === 0 ? (
@@ -87,16 +78,12 @@ export function UserPage({ conn, sourcedId }: { conn: string; sourcedId: string 
               {data.demographics ? (
                 <>
                   <h3>Demographics</h3>
-                  <dl className="facts">
-                    {Object.entries(data.demographics.record)
+                  <Facts
+                    pairs={Object.entries(data.demographics.record)
                       .filter(([k, v]) => !['sourcedId', 'status', 'dateLastModified', 'metadata'].includes(k) && v !== undefined && v !== '')
-                      .map(([k, v]) => (
-                        <div key={k}>
-                          <dt>{k}</dt>
-                          <dd>{str(v)}</dd>
-                        </div>
-                      ))}
-                  </dl>
+                      .map(([k, v]) => [k, str(v)] as const)}
+                    mono={[]}
+                  />
                 </>
               ) : null}
             </Section>
