@@ -126,7 +126,8 @@ for (const bulk of ['native', 'portable'] as const) {
         assert.equal(r.result.status, 'succeeded', `sync of ${r.connection.name}: ${JSON.stringify(r.result.error ?? null)}`);
         const live = await store.records.countLive(r.connection.id);
         assert.equal(live.users.active, sim.district.stats().counts.users.active, `${r.connection.name} users`);
-        assert.equal(live.enrollments.active, sim.district.stats().counts.enrollments.active, `${r.connection.name} enrollments`);
+        // (The run's own counts in the message: a failure here was seen once under CI load and not reproduced.)
+        assert.equal(live.enrollments.active, sim.district.stats().counts.enrollments.active, `${r.connection.name} enrollments; run: ${JSON.stringify(r.result.entities.enrollments)}`);
       }
     };
     it(name, body);
