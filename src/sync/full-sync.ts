@@ -43,7 +43,7 @@ import type { Store } from '../store/store.ts';
 import { fieldDiff } from './field-diff.ts';
 import { ReferenceSets, checkStagedReferences, crossCheckFor, selfReferencing, type CrossCheck } from './reference-check.ts';
 import { emptyPrepTimings, normalizing, prepareRecord, readItem, type PrepTimings, type PreparedEntry, type ReadResult } from './page-prep.ts';
-import { PageSource, type PreparedPage } from './page-source.ts';
+import { PageSource, type PageTicket, type PreparedPage } from './page-source.ts';
 import {
   DEFAULT_POLICY,
   REQUIRED_COLLECTIONS,
@@ -250,9 +250,9 @@ function emptyCounts(): EntityCounts {
   };
 }
 
-type Step = { ok: true; r: IteratorResult<{ take(): PreparedPage }> } | { ok: false; err: unknown };
+type Step = { ok: true; r: IteratorResult<PageTicket> } | { ok: false; err: unknown };
 
-function step(it: AsyncIterator<{ take(): PreparedPage }>): Promise<Step> {
+function step(it: AsyncIterator<PageTicket>): Promise<Step> {
   // Never rejects: a prefetched page's failure must not become an unhandled rejection.
   return it.next().then(
     (r) => ({ ok: true as const, r }),
@@ -659,7 +659,12 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         if (s.r.done) break;
         const next = s.r.value;
         pending = step(it); // prefetch: the next request runs while this page is processed
-        const page = next.take();
+        // Taking a page prepares it in slices; between them the event loop receives the next
+        // page (page-source.ts). That time is waiting for the provider too.
+        const tt = performance.now();
+        const prepTake = source.prepMs;
+        const page = await next.take();
+        timings.readWait += performance.now() - tt - (source.prepMs - prepTake);
         providerStart ??= page.serverDate ?? localStart.toISOString();
         counts.pages++;
         counts.bytes += page.bytes;
