@@ -35,7 +35,17 @@ const COMMON_COLUMNS = [
 
 type CommonRow = Pick<LiveCommon, (typeof COMMON_COLUMNS)[number]>;
 
-function toLive<T extends AnyEntity>(r: CommonRow): LiveRecord<T> {
+/** A live-table row as read (counters may come back as strings from PostgreSQL); `raw` may be left unread. */
+export type LiveRow = Omit<CommonRow, 'raw' | 'first_seen_run' | 'updated_run' | 'row_version' | 'deleted_run'> & {
+  raw?: string | null;
+  first_seen_run: number | string;
+  updated_run: number | string;
+  row_version: number | string;
+  deleted_run: number | string | null;
+};
+
+/** A live row as a `LiveRecord` (with the provider's raw copy only when it was read and stored). */
+export function toLive<T extends AnyEntity>(r: LiveRow): LiveRecord<T> {
   const out: LiveRecord<T> = {
     sourcedId: r.sourced_id,
     status: r.status,
@@ -45,7 +55,7 @@ function toLive<T extends AnyEntity>(r: CommonRow): LiveRecord<T> {
     updatedRun: Number(r.updated_run),
     rowVersion: Number(r.row_version),
   };
-  if (r.raw !== null) out.raw = JSON.parse(r.raw);
+  if (r.raw !== null && r.raw !== undefined) out.raw = JSON.parse(r.raw);
   if (r.deleted_at !== null) out.deletedAt = r.deleted_at;
   if (r.deleted_run !== null) out.deletedRun = Number(r.deleted_run);
   return out;
@@ -67,7 +77,7 @@ export class RecordRepository {
       .where('connection_id', '=', connectionId)
       .where('sourced_id', '=', sourcedId)
       .executeTakeFirst();
-    return r && toLive<EntityByCollection[C]>(r as CommonRow);
+    return r && toLive<EntityByCollection[C]>(r as LiveRow);
   }
 
   /**
@@ -83,7 +93,7 @@ export class RecordRepository {
     if (options.after !== undefined) q = q.where('sourced_id', '>', options.after);
     if (!options.includeDeleted) q = q.where('deleted_at', 'is', null);
     const rows = await q.orderBy('sourced_id').limit(Math.max(1, Math.min(options.limit ?? 1000, 100_000))).execute();
-    return rows.map((r) => toLive<EntityByCollection[C]>(r as CommonRow));
+    return rows.map((r) => toLive<EntityByCollection[C]>(r as LiveRow));
   }
 
   /** Active and tombstoned row counts per collection for one connection. */

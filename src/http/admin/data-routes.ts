@@ -21,7 +21,7 @@ import { toChangeEvent } from '../../services/change-feed.ts';
 import { CONTACT_ROLES } from '../../sds/contacts.ts';
 import { USER_FLAGS_KEY, parseUserFlags } from '../../sds/user-flags.ts';
 import type { Connection as StoredConnection } from '../../store/connection-repository.ts';
-import type { LiveRecord } from '../../store/record-repository.ts';
+import { toLive, type LiveRecord, type LiveRow } from '../../store/record-repository.ts';
 import { liveTable } from '../../store/schema.ts';
 import type { Store } from '../../store/store.ts';
 import { AdminError } from './admin-errors.ts';
@@ -180,7 +180,7 @@ export function dataRoutes(app: FastifyInstance, ctx: AdminContext): void {
         query = query.where((eb) => eb.or(fields.map((f) => eb(sql`lower(${f})`, 'like', sql`${pattern} escape '\\'`))));
       }
       const rows = await query.orderBy('sourced_id').limit(limit + 1).execute();
-      const records = (rows as unknown as RawLive[]).slice(0, limit).map(fromRow).map(view);
+      const records = (rows as LiveRow[]).slice(0, limit).map((r) => toLive(r)).map(view);
       const names = await namesFor(store, c.id, records.map((r) => r.record));
       return { entity, records, names, ...(rows.length > limit ? { next: records[records.length - 1]!.sourcedId } : {}) };
     },
@@ -259,32 +259,6 @@ export function dataRoutes(app: FastifyInstance, ctx: AdminContext): void {
 
 // ---- reads of the live tables the repository does not offer (by an indexed column, by many ids) ----
 
-interface RawLive {
-  sourced_id: string;
-  status: string;
-  data: string;
-  content_hash: string;
-  first_seen_run: number | string;
-  updated_run: number | string;
-  row_version: number | string;
-  deleted_at: string | null;
-  deleted_run: number | string | null;
-}
-
-function fromRow(r: RawLive): LiveRecord {
-  return {
-    sourcedId: r.sourced_id,
-    status: r.status,
-    record: JSON.parse(r.data) as LiveRecord['record'],
-    contentHash: r.content_hash,
-    firstSeenRun: Number(r.first_seen_run),
-    updatedRun: Number(r.updated_run),
-    rowVersion: Number(r.row_version),
-    ...(r.deleted_at !== null ? { deletedAt: r.deleted_at } : {}),
-    ...(r.deleted_run !== null ? { deletedRun: Number(r.deleted_run) } : {}),
-  };
-}
-
 /** Live rows (tombstones included) whose `column` is one of `values`, in sourcedId order. */
 async function liveWhere(store: Store, collection: CollectionName, connectionId: string, column: string, values: string[]): Promise<LiveRecord[]> {
   const out: LiveRecord[] = [];
@@ -299,7 +273,7 @@ async function liveWhere(store: Store, collection: CollectionName, connectionId:
       .orderBy('sourced_id')
       .limit(MAX_RELATED + 1)
       .execute();
-    out.push(...(rows as unknown as RawLive[]).map(fromRow));
+    out.push(...(rows as LiveRow[]).map((r) => toLive(r)));
   }
   return out;
 }
@@ -314,7 +288,7 @@ async function namingAsAgent(store: Store, connectionId: string, sourcedId: stri
     .where(sql`data`, 'like', sql`${`%${likeEscape(JSON.stringify(sourcedId))}%`} escape '\\'`)
     .limit(MAX_RELATED)
     .execute();
-  return (rows as unknown as RawLive[]).map(fromRow).filter((u) => refIds((u.record as unknown as Loose).agents).includes(sourcedId));
+  return (rows as LiveRow[]).map((r) => toLive(r)).filter((u) => refIds((u.record as unknown as Loose).agents).includes(sourcedId));
 }
 
 function uniqueById(rows: LiveRecord[]): LiveRecord[] {
