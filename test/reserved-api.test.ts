@@ -233,6 +233,28 @@ describe('re-served OneRoster API', () => {
     assert.equal(await totalOf(otherToken), theirs.size);
   });
 
+  it('two API nodes over one store (same secret key): a token issued by one is accepted by the other, and a revoked client is refused by both', async () => {
+    const nodeB = await createStoreOneRosterServer({ store: a });
+    await nodeB.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const addr = nodeB.server.address();
+      if (addr === null || typeof addr === 'string') throw new Error('no address');
+      const baseB = `http://127.0.0.1:${addr.port}/ims/oneroster/v1p1`;
+      const extra = await a.apiClients.create({ connectionId, name: 'two nodes', scopes: ['roster-core'] });
+      const t = await token(extra.client.clientId, extra.clientSecret);
+      assert.equal(t.status, 200);
+      const bearer = t.body['access_token'] as string;
+      const onB = (): Promise<Response> => fetch(`${baseB}/orgs?limit=1`, { headers: { authorization: `Bearer ${bearer}` } });
+      assert.equal((await onB()).status, 200, 'node B accepts the token node A issued');
+      assert.equal((await get('/orgs?limit=1', bearer)).status, 200);
+      await a.apiClients.revoke(extra.client.clientId);
+      assert.equal((await onB()).status, 401, 'revoked: refused by node B');
+      assert.equal((await get('/orgs?limit=1', bearer)).status, 401, 'revoked: refused by node A');
+    } finally {
+      await nodeB.close();
+    }
+  });
+
   it('OAuth 1.0a: only clients created with it may sign, and a bad signature is refused', async () => {
     const read = async (clientId: string, secret: string): Promise<number> => {
       const c = new OneRosterClient(parseConnection({ baseUrl: apiBase(), auth: { kind: 'oauth1', clientId, clientSecret: secret }, retry: { maxAttempts: 1 } }));

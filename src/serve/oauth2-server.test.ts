@@ -85,3 +85,29 @@ test('safeEqual', () => {
   assert.equal(safeEqual('abc', 'abc'), true);
   assert.equal(safeEqual('abc', 'abcd'), false);
 });
+
+test('signed tokens: another issuer with the same key accepts them (several API nodes); a wrong key, a tampered payload or a short key do not', () => {
+  const clock = { t: 5_000 };
+  const key = Buffer.alloc(32, 7);
+  const clients = [{ clientId: 'app 1', clientSecret: 's:e+c' }];
+  const nodeA = new TokenIssuer({ clients, tokenTtlSeconds: 60, now: () => clock.t, signingKey: key });
+  const nodeB = new TokenIssuer({ clients: [], tokenTtlSeconds: 60, now: () => clock.t, signingKey: Buffer.from(key) });
+  const other = new TokenIssuer({ clients: [], now: () => clock.t, signingKey: Buffer.alloc(32, 8) });
+  const r = nodeA.handleTokenRequest({ authorization: basic('app 1', 's:e+c'), body: { grant_type: 'client_credentials', scope: ONEROSTER_SCOPES.core } });
+  assert.equal(r.status, 200);
+  const token = r.body['access_token'] as string;
+  assert.match(token, /^rs1\./);
+  assert.equal(nodeA.liveTokens, 0, 'a signed token is kept nowhere');
+  assert.deepEqual(nodeB.check(token), { clientId: 'app 1', scopes: [ONEROSTER_SCOPES.core], expiresAtMs: 65_000 });
+  assert.equal(other.check(token), undefined);
+  // The payload changed (another client, more scopes) under the old signature.
+  const [prefix, payload, sig] = token.split('.');
+  const forged = Buffer.from(JSON.stringify({ c: 'admin', s: Object.values(ONEROSTER_SCOPES), e: 9e15 })).toString('base64url');
+  assert.notEqual(forged, payload);
+  assert.equal(nodeB.check(`${prefix}.${forged}.${sig}`), undefined);
+  assert.equal(nodeB.check('rs1.x'), undefined);
+  assert.equal(nodeB.check('tok1'), undefined);
+  clock.t += 60_000;
+  assert.equal(nodeB.check(token), 'expired');
+  assert.throws(() => new TokenIssuer({ clients: [], signingKey: Buffer.alloc(16) }), /at least 32 bytes/);
+});

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * OAuth 2.0 client-credentials authorisation server for the OneRoster provider (RFC 6749 §4.4),
@@ -52,6 +52,51 @@ export interface TokenIssuerOptions {
   now?: () => number;
   /** Token generator, injectable for tests. Default 32 random bytes, base64url. */
   newToken?: () => string;
+  /**
+   * Issue self-contained tokens signed with this key (HMAC-SHA256) instead of keeping them in this
+   * process: every process holding the same key accepts them (several API nodes behind one
+   * address). At least 32 bytes. `newToken` is not used then.
+   */
+  signingKey?: Buffer;
+}
+
+/** Prefix of a signed token: `rs1.<payload base64url>.<HMAC-SHA256 base64url>`. */
+const SIGNED_PREFIX = 'rs1.';
+
+/** The signed token's payload: client id, granted scopes, expiry (ms since the epoch). */
+interface SignedPayload {
+  c: string;
+  s: string[];
+  e: number;
+}
+
+function mac(key: Buffer, text: string): Buffer {
+  return createHmac('sha256', key).update(text, 'utf8').digest();
+}
+
+/** A signed token for `grant`. */
+function signToken(key: Buffer, grant: IssuedToken): string {
+  const payload: SignedPayload = { c: grant.clientId, s: [...grant.scopes], e: grant.expiresAtMs };
+  const head = SIGNED_PREFIX + Buffer.from(JSON.stringify(payload), 'utf8').toString('base64url');
+  return `${head}.${mac(key, head).toString('base64url')}`;
+}
+
+/** The grant a signed token carries, or undefined when it is malformed or its signature is wrong. */
+function openToken(key: Buffer, token: string): IssuedToken | undefined {
+  if (!token.startsWith(SIGNED_PREFIX)) return undefined;
+  const dot = token.lastIndexOf('.');
+  if (dot <= SIGNED_PREFIX.length) return undefined;
+  const head = token.slice(0, dot);
+  const sig = Buffer.from(token.slice(dot + 1), 'base64url');
+  const want = mac(key, head);
+  if (sig.length !== want.length || !timingSafeEqual(sig, want)) return undefined;
+  try {
+    const p = JSON.parse(Buffer.from(head.slice(SIGNED_PREFIX.length), 'base64url').toString('utf8')) as Partial<SignedPayload>;
+    if (typeof p.c !== 'string' || !Array.isArray(p.s) || !p.s.every((x) => typeof x === 'string') || typeof p.e !== 'number') return undefined;
+    return { clientId: p.c, scopes: p.s, expiresAtMs: p.e };
+  } catch {
+    return undefined;
+  }
 }
 
 function digest(s: string): Buffer {
@@ -127,7 +172,8 @@ function readTokenRequest(input: TokenRequestInput): ParsedTokenRequest | TokenR
 
 /**
  * Issues and checks bearer tokens. Tokens are independent: issuing a new one never invalidates
- * an older one (Instructure: concurrent workers each fetch a token, spec notes §4.2).
+ * an older one (Instructure: concurrent workers each fetch a token, spec notes §4.2). Kept in this
+ * process by default; with `signingKey`, signed and kept nowhere (see `TokenIssuerOptions`).
  */
 export class TokenIssuer {
   readonly #clients = new Map<string, ClientCredential>();
@@ -135,6 +181,7 @@ export class TokenIssuer {
   readonly #ttlSeconds: number;
   readonly #now: () => number;
   readonly #newToken: () => string;
+  readonly #signingKey: Buffer | undefined;
   #nextPrune = 0;
 
   constructor(options: TokenIssuerOptions) {
@@ -142,6 +189,8 @@ export class TokenIssuer {
     this.#ttlSeconds = options.tokenTtlSeconds ?? 3600;
     this.#now = options.now ?? Date.now;
     this.#newToken = options.newToken ?? (() => randomBytes(32).toString('base64url'));
+    if (options.signingKey !== undefined && options.signingKey.length < 32) throw new Error('the token signing key must be at least 32 bytes');
+    this.#signingKey = options.signingKey;
   }
 
   get tokenTtlSeconds(): number {
@@ -203,9 +252,14 @@ export class TokenIssuer {
     }
 
     const nowMs = this.#now();
-    this.#prune(nowMs);
-    const token = this.#newToken();
-    this.#tokens.set(token, { clientId: client.clientId, scopes: granted, expiresAtMs: nowMs + this.#ttlSeconds * 1000 });
+    const grant: IssuedToken = { clientId: client.clientId, scopes: granted, expiresAtMs: nowMs + this.#ttlSeconds * 1000 };
+    let token: string;
+    if (this.#signingKey !== undefined) token = signToken(this.#signingKey, grant);
+    else {
+      this.#prune(nowMs);
+      token = this.#newToken();
+      this.#tokens.set(token, grant);
+    }
     return {
       status: 200,
       headers: { 'cache-control': 'no-store', pragma: 'no-cache' },
@@ -218,7 +272,7 @@ export class TokenIssuer {
    * run out, undefined when it was never issued (or expired long enough ago to be pruned).
    */
   check(token: string): IssuedToken | 'expired' | undefined {
-    const t = this.#tokens.get(token);
+    const t = this.#signingKey !== undefined ? openToken(this.#signingKey, token) : this.#tokens.get(token);
     if (!t) return undefined;
     if (t.expiresAtMs <= this.#now()) return 'expired';
     return t;

@@ -8,7 +8,8 @@ import type { Access } from './routes.ts';
 /**
  * Authentication of downstream API clients stored in the store (`rostersync api-client add`), for
  * the re-served OneRoster API: OAuth 2 client credentials (secrets checked against their scrypt
- * hash; bearer tokens in memory, as `TokenIssuer` keeps them) and, for clients created with
+ * hash; bearer tokens signed with a key derived from the store's secret key, so every API node
+ * with that key accepts them, or kept in this process when the store has no key) and, for clients created with
  * `--oauth1`, OAuth 1.0a signatures (the one `OAuth1Verifier`, fed the unsealed secret of the
  * consumer key the request names).
  *
@@ -89,8 +90,11 @@ export class StoreClientAuth implements RequestAuth {
     this.#clients = options.clients;
     this.#now = options.now ?? Date.now;
     this.#touchIntervalMs = options.touchIntervalMs ?? 60_000;
+    const signingKey = this.#clients.tokenSigningKey();
     this.issuer = new TokenIssuer({
       clients: [],
+      // Signed tokens: any API node with the store's key accepts them (in this process's memory otherwise).
+      ...(signingKey !== undefined ? { signingKey } : {}),
       ...(options.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}),
       now: this.#now,
     });

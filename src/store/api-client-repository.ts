@@ -100,6 +100,14 @@ export class ApiClientRepository {
     this.#box = box;
   }
 
+  /**
+   * The key bearer tokens of the re-served API are signed with (derived from the store's secret
+   * key, so every node configured with that key accepts them), or undefined without a key.
+   */
+  tokenSigningKey(): Buffer | undefined {
+    return this.#box?.derive('api-client-bearer-tokens-v1');
+  }
+
   #seal(secret: string, id: string): string {
     if (!this.#box) throw new StoreError('secret_key_missing', 'open the store with a secret key to store OAuth 1.0a client secrets');
     return this.#box.seal(secret, `api-client:${id}`);

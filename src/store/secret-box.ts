@@ -7,7 +7,7 @@
  * Envelope: `v1:<iv base64url>:<tag base64url>:<ciphertext base64url>`.
  * Key management (where the 32-byte key lives, rotation) belongs to the composition root.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import { StoreError } from './errors.ts';
 
 /** Seals and opens short secrets with one AES-256 key. */
@@ -27,6 +27,14 @@ export class SecretBox {
     else buf = Buffer.from(key, 'base64');
     if (buf.length !== 32) throw new StoreError('invalid_input', 'the secret key must be 32 bytes (hex or base64)');
     return buf;
+  }
+
+  /**
+   * A 32-byte key for another purpose (HMAC-SHA256 of `purpose` under this key), so one configured
+   * key serves several uses without any of them revealing it or another's key.
+   */
+  derive(purpose: string): Buffer {
+    return createHmac('sha256', this.#key).update(`rostersync:${purpose}`, 'utf8').digest();
   }
 
   /** Encrypts `plaintext`, bound to `context` (the owning row id). */
