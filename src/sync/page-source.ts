@@ -70,22 +70,24 @@ export class PageSource {
     };
     for await (const { items, ...page } of this.#reader.readPages(c, read)) {
       const t = emptyPrepTimings();
+      const done = (entries: PreparedEntry[]): PreparedPage => ({ ...page, count: items.length, entries, t });
       if (ahead) {
-        const prepared: PreparedPage = { ...page, count: items.length, entries: prepare(items, t), t };
+        const prepared = done(prepare(items, t));
         yield { take: async () => prepared };
-        continue;
+      } else if (eager) {
+        yield { take: async () => done(prepare(items, t)) };
+      } else {
+        yield {
+          take: async () => {
+            const entries: PreparedEntry[] = [];
+            for (let i = 0; i < items.length; i += SLICE) {
+              if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+              for (const e of prepare(items.slice(i, i + SLICE), t)) entries.push(e);
+            }
+            return done(entries);
+          },
+        };
       }
-      yield {
-        take: async () => {
-          if (eager) return { ...page, count: items.length, entries: prepare(items, t), t };
-          const entries: PreparedEntry[] = [];
-          for (let i = 0; i < items.length; i += SLICE) {
-            if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-            for (const e of prepare(items.slice(i, i + SLICE), t)) entries.push(e);
-          }
-          return { ...page, count: items.length, entries, t };
-        },
-      };
     }
   }
 }
