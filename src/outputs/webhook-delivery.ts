@@ -30,6 +30,7 @@ import { setTimeout as sleepMs } from 'node:timers/promises';
 import { request } from 'undici';
 import type { ChangeEvent } from './change-events.ts';
 import { SIGNATURE_HEADER, signWebhook } from './webhook-signing.ts';
+import { errorMessage } from '../error-info.ts';
 
 /** One change event as the events API and webhooks publish it (issue 6): see change-events.ts. */
 export type { ChangeEvent } from './change-events.ts';
@@ -321,7 +322,7 @@ export class WebhookDeliverer<E extends DeliverableEvent = ChangeEvent> {
           reports[i] = await this.deliver(s, options.signal);
         } catch (err) {
           if (options.signal?.aborted) throw err;
-          reports[i] = { subscriberId: s.id, outcome: 'gave-up', delivered: 0, batches: 0, attempts: 0, failures: 0, lastError: err instanceof Error ? err.message : String(err) };
+          reports[i] = { subscriberId: s.id, outcome: 'gave-up', delivered: 0, batches: 0, attempts: 0, failures: 0, lastError: errorMessage(err) };
         }
       }
     };

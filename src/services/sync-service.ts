@@ -19,6 +19,7 @@ import { retentionDaysOf } from '../sync/schedule.ts';
 import type { SdsStats } from '../sds/rules.ts';
 import type { Toggles } from '../sds/toggles.ts';
 import { createSdsCodec } from './sds-codec.ts';
+import { errorMessage } from '../error-info.ts';
 
 /** A run whose heartbeat is older than this is taken for dead (it must exceed the longest apply). */
 export const DEFAULT_LEASE_TIMEOUT_MS = 10 * 60_000;
@@ -235,7 +236,7 @@ async function afterApplied(store: Store, connection: Connection, purge: boolean
     try {
       await purgeExpired(store, { connectionId: connection.id, retentionDays: retentionDaysOf(connection) });
     } catch (err) {
-      logger?.warn('retention purge failed', { connectionId: connection.id, error: err instanceof Error ? err.message : String(err) });
+      logger?.warn('retention purge failed', { connectionId: connection.id, error: errorMessage(err) });
     }
   }
   try {
@@ -244,7 +245,7 @@ async function afterApplied(store: Store, connection: Connection, purge: boolean
       if (r.outcome === 'gave-up' || r.outcome === 'disabled') logger?.warn('webhook delivery incomplete', { connectionId: connection.id, subscriber: r.subscriberId, outcome: r.outcome });
     }
   } catch (err) {
-    logger?.warn('webhook delivery stopped', { connectionId: connection.id, error: err instanceof Error ? err.message : String(err) });
+    logger?.warn('webhook delivery stopped', { connectionId: connection.id, error: errorMessage(err) });
   }
 }
 

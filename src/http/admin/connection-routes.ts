@@ -21,6 +21,7 @@ import { listTenant, requireWrite, targetTenant, visibleConnection, type Princip
 import { checkSettings, inputOf, newConnectionOptions, updatedOptions, type ConnectionInput } from './connection-settings.ts';
 import type { AdminContext } from './context.ts';
 import { CheckResult as CheckRow, CheckTable, Connection, ConnectionCheck, ConnectionCreate, ConnectionPatch, errors, IdParam, ScheduleChange, ScheduleView, SyncStarted } from './schemas.ts';
+import { errorMessage } from '../../error-info.ts';
 
 const SyncBody = Type.Object(
   { mode: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('delta')])), dryRun: Type.Optional(Type.Boolean()) },
@@ -48,7 +49,7 @@ export async function scheduleView(ctx: AdminContext, c: StoredConnection, now =
     if (d.due) out.due = d.due;
     out.reason = d.reason;
   } catch (err) {
-    out.error = err instanceof Error ? err.message : String(err);
+    out.error = errorMessage(err);
   }
   return out;
 }

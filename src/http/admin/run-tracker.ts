@@ -19,6 +19,7 @@ import type { StoredAccess } from '../../services/stored-connection.ts';
 import { syncConnection } from '../../services/sync-service.ts';
 import type { Store } from '../../store/store.ts';
 import type { SyncLogger, SyncProgress } from '../../sync/full-sync.ts';
+import { errorCode, errorMessage } from '../../error-info.ts';
 
 export interface StartRunOptions {
   target: StoredAccess;
@@ -132,7 +133,7 @@ export class RunTracker {
       const s = settled!;
       e.outcome = s.ok
         ? { type: 'done', status: s.status }
-        : { type: 'done', status: 'failed', error: { code: errorCode(s.err), message: s.err instanceof Error ? s.err.message : String(s.err) } };
+        : { type: 'done', status: 'failed', error: { code: errorCode(s.err), message: errorMessage(s.err) } };
       if (!s.ok) this.#logger?.warn('API-started sync failed', { runId: e.runId, connectionId: e.connectionId, code: errorCode(s.err) });
       emitter.emit('event', e.outcome);
       release();
@@ -171,9 +172,4 @@ export class RunTracker {
     for (const e of running) e.abort.abort(new Error('the server is stopping'));
     await Promise.all(running.map((e) => e.finished));
   }
-}
-
-function errorCode(err: unknown): string {
-  const c = (err as { code?: unknown } | null)?.code;
-  return typeof c === 'string' ? c : 'error';
 }
