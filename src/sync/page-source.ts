@@ -11,8 +11,9 @@
  *   (measured on SQLite at `large`: no-change re-sync 38.0 s → 29.9–33.7 s, waits for pages
  *   19.8 s → 14.4–15.8 s). An eager page (a first sync) is prepared in one go: with slices the
  *   next page is parsed while the current one is still alive, and the first sync's peak RSS at
- *   `large` went from 481 to 544–570 MiB (over the 512 MiB target) for no clear gain in time
- *   (118.3 s before, 110.3–120.0 s after, within this machine's run-to-run noise).
+ *   `large` went from 481 to 544–570 MiB (over the 512 MiB target), and from 370 to 463 MiB once
+ *   the client's duplicate check got smaller, for no gain in time (117.1 s without, 117.0 s with;
+ *   earlier 118.3 s without, 110.3–120.0 s with, within this machine's run-to-run noise).
  */
 import type { CollectionName } from '../oneroster/types.ts';
 import type { FetchedPage, PageReader, ReadOptions } from '../source/page-reader.ts';
