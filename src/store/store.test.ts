@@ -7,7 +7,7 @@ import { ENTITY_COLUMNS, SECONDARY_INDEXES } from './entity-columns.ts';
 import { isStoreError } from './errors.ts';
 import { InCodeMigrationProvider } from './migrations.ts';
 import { liveTable } from './schema.ts';
-import { isPostgresUrl, openStore, type Store } from './store.ts';
+import { isPostgresUrl, openStore, SQLITE_PAGE_SIZE, type Store } from './store.ts';
 import { forEachDialect, PG_TEST_URL } from './test-dialects.ts';
 
 const KEY = Buffer.alloc(32, 7).toString('hex');
@@ -392,3 +392,25 @@ forEachDialect('runs', ({ it, open, freshUrl, openAt }) => {
   });
 });
 
+
+describe('SQLite page size', () => {
+  it('a new store file gets SQLITE_PAGE_SIZE pages; an existing file keeps the page size it was made with', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const dir = mkdtempSync(join(tmpdir(), 'rostersync-pagesize-'));
+    const pageSize = async (s: Store): Promise<number> => Number((await sql<{ page_size: number }>`pragma page_size`.execute(s.db)).rows[0]!.page_size);
+    try {
+      const fresh = await openStore({ url: join(dir, 'new.db') });
+      assert.equal(await pageSize(fresh), SQLITE_PAGE_SIZE);
+      await fresh.close();
+      const old = await openStore({ url: join(dir, 'old.db'), pageSize: 4096 });
+      await old.close();
+      const reopened = await openStore({ url: join(dir, 'old.db') });
+      assert.equal(await pageSize(reopened), 4096);
+      await reopened.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -40,7 +40,10 @@ export interface StoreOptions {
    * `pg-stager.ts`) or `portable` (Kysely only).
    */
   bulk?: 'native' | 'portable';
-  /** SQLite: page size in bytes for a NEW database file (ignored for existing ones). Default 4096. */
+  /**
+   * SQLite: page size in bytes for a NEW database file (ignored for existing ones). Default 16384
+   * (`SQLITE_PAGE_SIZE`).
+   */
   pageSize?: number;
   /**
    * Writes per collection from which an apply rebuilds secondary indexes. Default 50,000. On
@@ -124,11 +127,19 @@ interface Opened {
   stage: StageLocation;
 }
 
+/**
+ * Page size of a new SQLite store. 16 KiB rather than SQLite's 4 KiB: a `large` first sync writes
+ * ~1.5M rows of ~800 bytes plus their history, and its apply took 20.4 s instead of 29.7 s with
+ * 16 KiB pages (fewer B-tree pages to split, write and checkpoint; session 3). It costs ~50-80 MiB
+ * of peak RSS at `large`, which the sync can afford since its duplicate check shrank.
+ */
+export const SQLITE_PAGE_SIZE = 16384;
+
 function openSqlite(options: StoreOptions): Opened {
   const raw = new Database(sqlitePath(options.url));
   try {
     // Only takes effect before the first table exists, i.e. on a new file.
-    if (options.pageSize !== undefined) raw.pragma(`page_size = ${Math.floor(options.pageSize)}`);
+    raw.pragma(`page_size = ${Math.floor(options.pageSize ?? SQLITE_PAGE_SIZE)}`);
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = NORMAL');
     raw.pragma('foreign_keys = ON');
