@@ -185,9 +185,14 @@ export class CsvSink {
     await this.done;
   }
 
-  /** Abandons the sink after a failure (no further writes). */
-  destroy(error?: Error): void {
+  /**
+   * Abandons the sink after a failure (no further writes) and resolves once its streams have
+   * settled: a file sink's file is then closed, so removing it cannot race the file's own
+   * (asynchronous) creation.
+   */
+  async destroy(error?: Error): Promise<void> {
     this.stringifier.destroy(error);
     this.output.destroy(error);
+    await this.done.catch(() => {});
   }
 }

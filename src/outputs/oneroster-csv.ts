@@ -229,7 +229,7 @@ async function writeCollection<C extends CollectionName>(
     await sink.close();
     return { rows: sink.rows, deleted };
   } catch (err) {
-    sink?.destroy();
+    await sink?.destroy();
     throw err;
   } finally {
     await it.return?.();

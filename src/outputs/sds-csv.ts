@@ -481,7 +481,7 @@ export async function exportSdsCsv(reader: RosterReader, options: SdsExportOptio
     }
   } catch (err) {
     failure.abort(err);
-    for (const s of sinks.values()) s.destroy();
+    await Promise.all([...sinks.values()].map((s) => s.destroy()));
     await Promise.all([...sinks.keys()].map((f) => rm(tmpName(f), { force: true }).catch(() => {})));
     // A caller's abort surfaces with the caller's reason, not as a stream's AbortError.
     throw options.signal?.aborted ? options.signal.reason : err;
