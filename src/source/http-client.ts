@@ -55,6 +55,12 @@ export interface GetJsonOptions {
   notFound?: NotFoundMeaning;
   /** Added to (besides the client's lifetime counters). */
   counters?: RequestCounters;
+  /**
+   * Looks at a 2xx body before it is parsed; `true` leaves it unparsed (the response's `raw`, with
+   * an empty `body`): a caller that recognises the bytes (a page it has seen before) parses them
+   * later with `parseEnvelope` only if it must.
+   */
+  peek?: (body: Buffer) => boolean;
 }
 
 export interface JsonResponse {
@@ -67,6 +73,8 @@ export interface JsonResponse {
   requests: number;
   /** 1.1 `statusInfoSet` entries on a successful response (e.g. invalid_sort_field warnings). */
   warnings: ImsxStatus[];
+  /** The unparsed body, when `peek` asked to leave it so (then `body` is empty). */
+  raw?: Buffer;
 }
 
 export interface RawResponse {
@@ -101,6 +109,36 @@ export function parseJsonBody(body: Buffer): unknown {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A 2xx body as a OneRoster envelope: a JSON object, with `opts.expectKey` of `opts.expectShape` when
+ * asked, and its non-success `statusInfoSet` entries as warnings. Throws `bad_envelope` otherwise.
+ */
+export function parseEnvelope(
+  raw: Buffer,
+  res: { status: number; headers: Record<string, string>; label: string },
+  opts: Pick<GetJsonOptions, 'expectKey' | 'expectShape'>,
+): Omit<JsonResponse, 'requests'> {
+  const { status, label } = res;
+  const json = parseJsonBody(raw);
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    const type = res.headers['content-type'] ?? 'no content type';
+    throw new SourceError('bad_envelope', `The provider answered ${label} with HTTP ${status} but the body is not a JSON object (${type}, ${raw.length} bytes). Check that the base URL points at the OneRoster API, not a login page.`, { status, path: label });
+  }
+  const body = json as Record<string, unknown>;
+  if (opts.expectKey !== undefined) {
+    const v = body[opts.expectKey];
+    const shapeOk = v !== undefined && v !== null &&
+      (opts.expectShape === 'array' ? Array.isArray(v) : opts.expectShape === 'object' ? typeof v === 'object' && !Array.isArray(v) : true);
+    if (!shapeOk) {
+      const keys = Object.keys(body).slice(0, 5).map((k) => `"${k.slice(0, 40)}"`).join(', ');
+      const what = v === undefined ? 'has no' : `has a malformed`;
+      throw new SourceError('bad_envelope', `The provider answered ${label} with HTTP ${status}, but the body ${what} "${opts.expectKey}" ${opts.expectShape ?? 'value'} (top-level keys: ${keys || 'none'}). A success without the wrapper key is not an empty page; the provider's response is malformed.`, { status, path: label });
+    }
+  }
+  const warnings = 'statusInfoSet' in body ? parseImsxStatuses({ statusInfoSet: body['statusInfoSet'] }).filter((s) => s.codeMinor !== 'fullsuccess' && s.codeMinor !== 'full success') : [];
+  return { status, headers: res.headers, body, bytes: raw.length, warnings };
 }
 
 /** Returns the path of `url` relative to `baseUrl`, without its query (queries may hold personal data). */
@@ -179,24 +217,10 @@ export class HttpClient {
     const { res, requests } = await this.exchange(ex);
     const status = res.status;
     if (status >= 200 && status < 300) {
-      const json = parseJsonBody(res.body);
-      if (json === null || typeof json !== 'object' || Array.isArray(json)) {
-        const type = res.headers['content-type'] ?? 'no content type';
-        throw new SourceError('bad_envelope', `The provider answered ${label} with HTTP ${status} but the body is not a JSON object (${type}, ${res.body.length} bytes). Check that the base URL points at the OneRoster API, not a login page.`, { status, path: label });
+      if (opts.peek?.(res.body) === true) {
+        return { status, headers: res.headers, body: {}, bytes: res.body.length, requests, warnings: [], raw: res.body };
       }
-      const body = json as Record<string, unknown>;
-      if (opts.expectKey !== undefined) {
-        const v = body[opts.expectKey];
-        const shapeOk = v !== undefined && v !== null &&
-          (opts.expectShape === 'array' ? Array.isArray(v) : opts.expectShape === 'object' ? typeof v === 'object' && !Array.isArray(v) : true);
-        if (!shapeOk) {
-          const keys = Object.keys(body).slice(0, 5).map((k) => `"${k.slice(0, 40)}"`).join(', ');
-          const what = v === undefined ? 'has no' : `has a malformed`;
-          throw new SourceError('bad_envelope', `The provider answered ${label} with HTTP ${status}, but the body ${what} "${opts.expectKey}" ${opts.expectShape ?? 'value'} (top-level keys: ${keys || 'none'}). A success without the wrapper key is not an empty page; the provider's response is malformed.`, { status, path: label });
-        }
-      }
-      const warnings = 'statusInfoSet' in body ? parseImsxStatuses({ statusInfoSet: body['statusInfoSet'] }).filter((s) => s.codeMinor !== 'fullsuccess' && s.codeMinor !== 'full success') : [];
-      return { status, headers: res.headers, body, bytes: res.body.length, requests, warnings };
+      return { ...parseEnvelope(res.body, { status, headers: res.headers, label }, opts), requests };
     }
     if (status === 404 && opts.notFound === 'undefined') return undefined;
     throw this.statusError(res, label);

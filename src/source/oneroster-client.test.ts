@@ -326,3 +326,39 @@ test('parseLinkHeader: several rels, unquoted rel, commas inside URLs', () => {
   assert.equal(m.get('first'), 'https://h/u?offset=0');
   assert.equal(parseLinkHeader(undefined).size, 0);
 });
+
+test('page hashes: every body is hashed; a recognised body is handed over unparsed and paging still advances by its count', async (t) => {
+  const srv = await pagingServer({ data: users(0, 25), clamp: 10 });
+  t.after(() => srv.close());
+  const client = new OneRosterClient(testConnection(srv.baseUrl, { pageSize: 10 }));
+  t.after(() => client.close());
+  const salt = 'v1\nusers\n';
+  const first = await collect(client.readPages('users', { pageHash: { salt } }));
+  assert.equal(first.length, 3);
+  assert.ok(first.every((p) => typeof p.bodyHash === 'string' && p.known === undefined));
+  assert.equal(new Set(first.map((p) => p.bodyHash)).size, 3, 'different bodies, different hashes');
+  const again = await collect(client.readPages('users', { pageHash: { salt } }));
+  assert.deepEqual(again.map((p) => p.bodyHash), first.map((p) => p.bodyHash), 'same bytes, same hash');
+  const other = await collect(client.readPages('users', { pageHash: { salt: 'v2\nusers\n' } }));
+  assert.notEqual(other[0]!.bodyHash, first[0]!.bodyHash, 'the salt is part of the hash');
+
+  // The middle page is known (its summary says 10 items from u10 to u19).
+  const middle = first[1]!;
+  const summary = { hash: middle.bodyHash!, count: 10, firstId: 'u10', lastId: 'u19', agg: 'x' };
+  const asked: string[] = [];
+  const read = client.readPages('users', { pageHash: { salt, known: (h) => (asked.push(h), h === summary.hash ? summary : undefined) } });
+  const pages = await collect(read);
+  assert.deepEqual(asked.slice(0, 3), first.map((p) => p.bodyHash), 'every page was looked up');
+  assert.equal(asked.length, 4, 'and the empty last page');
+  assert.deepEqual(pages.map((p) => [p.offset, p.items.length, p.known?.lastId]), [[0, 10, undefined], [10, 0, 'u19'], [20, 5, undefined]]);
+  assert.equal(read.stats.items, 25, 'the known page counts its items');
+  assert.deepEqual(srv.hits.slice(-4).map((h) => h.offset), [0, 10, 20, 25], 'paging advanced past the unparsed page');
+  const items = pages[1]!.materialize!();
+  assert.deepEqual(items.map((i) => (i as { sourcedId: string }).sourcedId), users(10, 10).map((u) => u.sourcedId));
+  assert.equal(read.stats.duplicateCount, 0);
+
+  // A summary whose count does not match the body is refused when the page is materialised.
+  const wrong = { ...summary, count: 9 };
+  const bad = await collect(client.readPages('users', { pageHash: { salt, known: (h) => (h === wrong.hash ? wrong : undefined) } }));
+  assert.throws(() => bad[1]!.materialize!(), (err: Error & { code?: string }) => err.code === 'bad_envelope' && /holds 10 records, not 9/.test(err.message));
+});

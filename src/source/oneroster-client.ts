@@ -17,11 +17,12 @@
  * offsets (they are counted in `discardedRequests`).
  */
 import { SINGULAR_KEY, type CollectionName } from '../oneroster/types.ts';
-import type { FetchedPage, PageReader, ReadOptions } from './page-reader.ts';
+import { createHash } from 'node:crypto';
+import type { FetchedPage, PageReader, PageSummary, ReadOptions } from './page-reader.ts';
 import type { ConnectionConfig } from './connection.ts';
 import { SourceError, type ImsxStatus } from './errors.ts';
 import { Hash53Set } from './hash53-set.ts';
-import { HttpClient, emptyCounters, type GetJsonOptions, type HttpClientDeps, type JsonResponse, type RawResponse, type RequestCounters } from './http-client.ts';
+import { HttpClient, emptyCounters, parseEnvelope, type GetJsonOptions, type HttpClientDeps, type JsonResponse, type RawResponse, type RequestCounters } from './http-client.ts';
 import { buildQuery, percentEncode } from './oauth1-signer.ts';
 import { abortedError } from './retry.ts';
 
@@ -147,6 +148,15 @@ interface PendingPage {
   offset: number;
   controller: AbortController;
   promise: Promise<JsonResponse>;
+  /** With `ReadOptions.pageHash`: the body's hash, set when the response arrives. */
+  hash?: string;
+  /** The summary `pageHash.known` recognised the body by (the body was left unparsed). */
+  known?: PageSummary;
+}
+
+/** SHA-256 (base64) of a salt and a response body: `FetchedPage.bodyHash`. */
+export function bodyHash(salt: string, body: Buffer): string {
+  return createHash('sha256').update(salt).update(body).digest('base64');
 }
 
 /** The OneRoster 1.1 client for one connection (see the file comment). Call `close()` when done. */
@@ -207,7 +217,7 @@ export class OneRosterClient implements PageReader {
     counters: RequestCounters,
     sync: () => void,
   ): AsyncGenerator<FetchedPage, void, undefined> {
-    const { signal } = options;
+    const { signal, pageHash } = options;
     const limit = this.config.pageSize;
     const seen = new Hash53Set();
     const linkNextSeen = new Set<string>();
@@ -224,12 +234,21 @@ export class OneRosterClient implements PageReader {
       signal?.addEventListener('abort', onAbort, { once: true });
       const params: Array<[string, string]> = [['limit', String(limit)], ['offset', String(at)]];
       if (options.filter !== undefined && options.filter !== '') params.push(['filter', options.filter]);
-      const promise = this.http
-        .getJson(`/${collection}?${buildQuery(params)}`, { expectKey: collection, expectShape: 'array', signal: controller.signal, counters })
-        .finally(() => signal?.removeEventListener('abort', onAbort));
+      const pending: PendingPage = { offset: at, controller, promise: undefined as unknown as Promise<JsonResponse> };
+      const get: GetJsonOptions = { expectKey: collection, expectShape: 'array', signal: controller.signal, counters };
+      if (pageHash !== undefined) {
+        get.peek = (body) => {
+          const hash = bodyHash(pageHash.salt, body);
+          pending.hash = hash;
+          const known = pageHash.known?.(hash);
+          if (known === undefined) return false;
+          pending.known = known;
+          return true;
+        };
+      }
+      pending.promise = this.http.getJson(`/${collection}?${buildQuery(params)}`, get).finally(() => signal?.removeEventListener('abort', onAbort));
       // Dropped prefetches reject unobserved; keep them from surfacing as unhandled rejections.
-      promise.catch(() => undefined);
-      const pending = { offset: at, controller, promise };
+      pending.promise.catch(() => undefined);
       queue.push(pending);
       stats.maxInFlight = Math.max(stats.maxInFlight, queue.length);
       return pending;
@@ -256,7 +275,9 @@ export class OneRosterClient implements PageReader {
           throw err;
         }
         sync();
-        const items = res.body[collection] as unknown[];
+        const known = head.known;
+        const items = known === undefined ? (res.body[collection] as unknown[]) : [];
+        const count = known === undefined ? items.length : known.count;
         const pageTotal = parseTotalCount(res.headers['x-total-count']);
         if (pageTotal !== undefined) {
           if (stats.totalHeader === undefined) stats.totalHeader = pageTotal;
@@ -265,13 +286,15 @@ export class OneRosterClient implements PageReader {
         }
         for (const w of res.warnings) if (stats.warnings.length < 20) stats.warnings.push(w);
 
-        if (items.length === 0) {
+        if (count === 0) {
           stats.stoppedBy = 'empty-page';
           return;
         }
 
         // Loop guards: the same content again means the server ignores `offset`.
-        const fingerprint = `${items.length}|${idOf(items[0]) ?? ''}|${idOf(items[items.length - 1]) ?? ''}|${res.bytes}`;
+        const fingerprint = known === undefined
+          ? `${items.length}|${idOf(items[0]) ?? ''}|${idOf(items[items.length - 1]) ?? ''}|${res.bytes}`
+          : `${known.count}|${known.firstId}|${known.lastId}|${res.bytes}`;
         if (fingerprint === previousFingerprint) {
           throw new SourceError('paging_loop', `The provider returned the same page of /${collection} twice in a row (offset ${head.offset}); it seems to ignore the offset parameter. Paging cannot complete.`, { path: `/${collection}` });
         }
@@ -289,24 +312,44 @@ export class OneRosterClient implements PageReader {
         }
 
         // Duplicate sourcedIds across (and within) pages: offset paging drifts when data changes mid-read.
-        for (const item of items) {
-          const id = idOf(item);
-          if (id === undefined) continue;
-          if (!seen.add(hash53(id))) {
-            stats.duplicateCount++;
-            if (stats.duplicates.length < this.maxDuplicateIds) stats.duplicates.push(id);
+        // (A known page's ids are checked if it is materialized; unread, the caller vouches for its
+        // ids: it recognises them as the ones the store holds, in order.)
+        const checkDuplicates = (list: readonly unknown[]): void => {
+          for (const item of list) {
+            const id = idOf(item);
+            if (id === undefined) continue;
+            if (!seen.add(hash53(id))) {
+              stats.duplicateCount++;
+              if (stats.duplicates.length < this.maxDuplicateIds) stats.duplicates.push(id);
+            }
           }
-        }
+        };
+        checkDuplicates(items);
 
         const page: FetchedPage = { collection, offset: head.offset, index, items, bytes: res.bytes, requests: res.requests };
+        if (head.hash !== undefined && res.warnings.length === 0) page.bodyHash = head.hash;
+        if (known !== undefined) {
+          const raw = res.raw!;
+          const label = `/${collection}`;
+          page.known = known;
+          page.materialize = () => {
+            const parsed = parseEnvelope(raw, { status: res.status, headers: res.headers, label }, { expectKey: collection, expectShape: 'array' });
+            const list = parsed.body[collection] as unknown[];
+            if (list.length !== known.count) {
+              throw new SourceError('bad_envelope', `The provider's page of ${label} at offset ${head.offset} matched a known page but holds ${list.length} records, not ${known.count}.`, { path: label });
+            }
+            checkDuplicates(list);
+            return list;
+          };
+        }
         if (pageTotal !== undefined) page.total = pageTotal;
         const date = res.headers['date'];
         const dateMs = typeof date === 'string' ? Date.parse(date) : Number.NaN;
         if (Number.isFinite(dateMs)) page.serverDate = new Date(dateMs).toISOString();
         index++;
         stats.pages++;
-        stats.items += items.length;
-        offset = head.offset + items.length;
+        stats.items += count;
+        offset = head.offset + count;
 
         // Either header may end the read, unless the other one explicitly says there is more: then keep
         // going (an empty page ends it) rather than risk a silently truncated collection.
@@ -326,8 +369,8 @@ export class OneRosterClient implements PageReader {
           return;
         }
         // Prefetch: keep speculative requests only if they start where this page ended.
-        if (queue.length > 0 && (queue[0]!.offset !== offset || items.length !== step)) dropQueue(true);
-        step = items.length;
+        if (queue.length > 0 && (queue[0]!.offset !== offset || count !== step)) dropQueue(true);
+        step = count;
         while (queue.length < this.prefetch) {
           const last = queue[queue.length - 1];
           const at = last === undefined ? offset : last.offset + step;

@@ -19,6 +19,29 @@ export interface FetchedPage {
    * the provider's clock, because `dateLastModified` is stamped by it, not by ours.
    */
   serverDate?: string;
+  /**
+   * With `ReadOptions.pageHash`: SHA-256 (base64) of the salt and the response body. Absent when the
+   * provider attached warnings (`statusInfoSet`), which a summary could not carry.
+   */
+  bodyHash?: string;
+  /**
+   * The body's hash matched a summary `ReadOptions.pageHash.known` returned: the body was not parsed
+   * and `items` is empty; `materialize()` parses it (the caller falls back to reading the items).
+   */
+  known?: PageSummary;
+  materialize?: () => unknown[];
+}
+
+/**
+ * What a page held when it was last read in full (sync/page-summary.ts): same body bytes, same
+ * items. `agg` digests the items' sourcedIds and raw fingerprints, in page order.
+ */
+export interface PageSummary {
+  hash: string;
+  count: number;
+  firstId: string;
+  lastId: string;
+  agg: string;
 }
 
 export interface ReadOptions {
@@ -27,6 +50,11 @@ export interface ReadOptions {
   /** Start at this offset (resuming a run). Default 0. */
   startOffset?: number;
   signal?: AbortSignal;
+  /**
+   * Hash each page's body (`FetchedPage.bodyHash`), salted; with `known`, a page whose hash it
+   * recognises is handed over unparsed (`FetchedPage.known`).
+   */
+  pageHash?: { salt: string; known?: (hash: string) => PageSummary | undefined };
 }
 
 /**

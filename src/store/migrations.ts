@@ -17,6 +17,7 @@ import { migration0005 } from './migrations/0005-webhooks.ts';
 import { migration0006 } from './migrations/0006-admin.ts';
 import { migration0007 } from './migrations/0007-tombstone-index.ts';
 import { migration0008 } from './migrations/0008-pg-bulk-fks.ts';
+import { migration0009 } from './migrations/0009-page-summaries.ts';
 import { sourcedIdType } from './migrations/column-types.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -210,6 +211,7 @@ export function buildMigrations(dialect: StoreDialect): Record<string, Migration
     '0006_admin': migration0006(dialect),
     '0007_tombstone_index': migration0007,
     '0008_pg_bulk_fks': migration0008(dialect),
+    '0009_page_summaries': migration0009,
   };
 }
 

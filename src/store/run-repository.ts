@@ -52,6 +52,8 @@ export interface EntityCounts {
   /** Records not ingested by choice (an optional-data toggle is off); treated as absent. */
   skipped?: number;
   pages: number;
+  /** Of `pages`, those recognised by their body and skipped unparsed, all unchanged (sync/page-summary.ts). */
+  knownPages?: number;
   bytes: number;
   /** `X-Total-Count` when the provider sent one. */
   total?: number;

@@ -89,6 +89,18 @@ export interface ChangeTable {
   at: string;
 }
 
+/** What each page of a collection's last full read held (migration 0009, sync/page-summary.ts). */
+export interface PageSummaryTable {
+  connection_id: string;
+  collection: string;
+  body_hash: string;
+  item_count: number;
+  first_id: string;
+  last_id: string;
+  agg: string;
+  run_id: number;
+}
+
 /** Delta cursors per connection and collection (migration 0003). */
 export interface SyncCursorTable {
   connection_id: string;
@@ -220,6 +232,7 @@ export interface Database {
   run_issues: RunIssueTable;
   changes: ChangeTable;
   sync_cursors: SyncCursorTable;
+  page_summaries: PageSummaryTable;
   webhook_subscribers: WebhookSubscriberTable;
   api_clients: ApiClientTable;
   change_purges: ChangePurgeTable;

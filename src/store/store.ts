@@ -12,6 +12,7 @@ import { AuditRepository } from './audit-repository.ts';
 import { ChangeRepository } from './change-repository.ts';
 import { ConnectionRepository } from './connection-repository.ts';
 import { CursorRepository } from './cursor-repository.ts';
+import { PageSummaryRepository } from './page-summary-repository.ts';
 import { StoreError } from './errors.ts';
 import { IssueRepository } from './issue-repository.ts';
 import { InCodeMigrationProvider, type StoreDialect } from './migrations.ts';
@@ -85,6 +86,8 @@ export interface Store {
   readonly staging: StagingArea;
   /** Delta cursors per connection and collection (migration 0003). */
   readonly cursors: CursorRepository;
+  /** What each page of a collection's last full read held (migration 0009). */
+  readonly pageSummaries: PageSummaryRepository;
   /** Applies pending migrations (idempotent). */
   migrate(): Promise<MigrationResultSet>;
   /** Closes the database (idempotent). */
@@ -287,6 +290,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     audit: new AuditRepository(db),
     staging,
     cursors: new CursorRepository(db),
+    pageSummaries: new PageSummaryRepository(db),
     migrate,
     close: () => (closing ??= db.destroy()),
   };

@@ -33,17 +33,19 @@
 import { hostname } from 'node:os';
 import type { DataIssue } from '../oneroster/issues.ts';
 import type { CollectionName } from '../oneroster/types.ts';
-import type { PageReader } from '../source/page-reader.ts';
+import type { PageReader, PageSummary, ReadOptions } from '../source/page-reader.ts';
 import { StoreError, isStoreError } from '../store/errors.ts';
 import type { CollectionOutcome, EndpointCounts, EntityCounts, IssueSummary, RunError, RunStatus } from '../store/run-repository.ts';
 import { emptyIssueSummary } from '../store/run-repository.ts';
 import { STAGE_WRITE_MIN, StageOp } from '../store/schema.ts';
 import type { AbsenceRule, ApplyCollection, CollectionStager, KnownRow, StageRow } from '../store/staging.ts';
 import type { Store } from '../store/store.ts';
+import { errorCode } from '../error-info.ts';
 import { fieldDiff } from './field-diff.ts';
 import { ReferenceSets, checkStagedReferences, crossCheckFor, selfReferencing, type CrossCheck } from './reference-check.ts';
 import { emptyPrepTimings, normalizing, prepareRecord, readItem, type PrepTimings, type PreparedEntry, type ReadResult } from './page-prep.ts';
 import { PageSource, type PageTicket, type PreparedPage } from './page-source.ts';
+import { ORDER_UNSAFE, PageSummaryBuilder, matchesLive, pageHashSalt } from './page-summary.ts';
 import {
   DEFAULT_POLICY,
   REQUIRED_COLLECTIONS,
@@ -227,11 +229,6 @@ class RunReleased extends Error {}
 /** The provider's order broke the sorted-mode assumption: re-read the collection in general mode. */
 class OrderBroken extends Error {}
 
-/**
- * Characters whose UTF-16 order (JS `<`) differs from UTF-8 byte order (the SQL key order):
- * surrogates and U+E000–U+FFFF. Ids containing them are read in general mode.
- */
-const ORDER_UNSAFE = /[\uD800-\uFFFF]/;
 
 function emptyCounts(): EntityCounts {
   return {
@@ -374,6 +371,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   let cross: CrossCheck | undefined;
   /** The collection whose cross check is still to be built (lazily, see pullCollection). */
   let crossFor: CollectionName | undefined;
+  /** Per full read: summaries of its pages (page-summary.ts), stored once the run applied. */
+  const pageSummaries = new Map<CollectionName, PageSummary[]>();
+  /** Full reads resumed mid-collection: their summaries join the stored ones instead of replacing them. */
+  const resumedReads = new Set<CollectionName>();
   const timings: RunTimings = { readWait: 0, normalize: 0, lookup: 0, stage: 0, bookkeeping: 0, validate: 0, references: 0, plan: 0, apply: 0, cleanup: 0 };
 
   const heartbeat = async (): Promise<void> => {
@@ -436,7 +437,16 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const local = emptyPrepTimings();
     const sourcePrep0 = source.prepMs;
     let t = performance.now();
-    const entries: Entry[] = page.entries;
+    const summaries = pageSummaries.get(c);
+    let entries: Entry[] = page.entries;
+    if (page.known !== undefined) {
+      if (await skipKnown(c, stager, page.known, counts, state, cur, firstSeq)) {
+        summaries?.push(page.known);
+        return;
+      }
+      entries = page.unread!(local);
+    }
+    const summary = page.bodyHash !== undefined && summaries !== undefined ? new PageSummaryBuilder() : undefined;
     // The reader decides an unclean id (trimmed, numeric) or rejects the record.
     for (const e of entries) if (e.id === undefined && e.prep === undefined) readEntry(c, e, local);
     // Order check (sorted mode needs it; every mode records it as a hint for the next run).
@@ -516,6 +526,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         if (id === lastSeen) {
           counts.duplicates++;
           found.push(duplicateIssue(c, id));
+          summary?.reject();
           continue;
         }
         lastSeen = id;
@@ -523,6 +534,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       const k = id === undefined ? undefined : known.get(id);
       if (k !== undefined && !k.deleted && k.fp !== null && k.fp === e.fp && e.read === undefined && e.prep === undefined) {
         // Same provider JSON as the live row, which had no issues: unchanged, nothing to read.
+        summary?.add(id!, e.fp);
         if (state.mode === 'general') {
           rows.push({ sourcedId: id!, op: StageOp.unchanged, hash: k.hash });
           rowOps.push(StageOp.unchanged);
@@ -554,6 +566,12 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         continue;
       }
       const op = classify({ hash: p.hash, status: p.status }, k);
+      if (summary !== undefined) {
+        // The live row ends active with this fingerprint: written clean, or unchanged and holding it already.
+        const endsWithFp = p.status === 'active' && e.cleanId && (op >= STAGE_WRITE_MIN ? p.clean === true : k !== undefined && !k.deleted && k.fp === e.fp);
+        if (endsWithFp) summary.add(id!, e.fp);
+        else summary.reject();
+      }
       if (op >= STAGE_WRITE_MIN) {
         const row: StageRow = { sourcedId: id!, op, hash: p.hash, status: p.status, fp: p.clean ? e.fp : null };
         if (p.data !== undefined) row.data = p.data;
@@ -570,6 +588,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       }
     }
     if (state.mode === 'sorted' && lastSeen !== undefined) state.lastSeen = lastSeen;
+    if (absent.length > 0) summary?.reject();
     for (const id of absent) rows.push({ sourcedId: id, op: StageOp.absent });
     addPrep(local);
 
@@ -614,7 +633,38 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     // Issue rows after the stage commit: a kill in between loses at most this page's issue rows
     // (their counts are in the checkpoint); rows past a checkpoint are dropped when a run resumes.
     await storeIssues(keep);
+    const s = summary?.summary(page.bodyHash!, page.count);
+    if (s !== undefined) summaries!.push(s);
     timings.bookkeeping += performance.now() - t2;
+  };
+
+  /**
+   * A page recognised by its body (page-summary.ts): skipped when the live rows it covers are
+   * exactly its records, unchanged; false when it must be read.
+   */
+  const skipKnown = async (
+    c: CollectionName,
+    stager: CollectionStager,
+    known: PageSummary,
+    counts: EntityCounts,
+    state: ReadState,
+    cur: IssueSummary,
+    firstSeq: number,
+  ): Promise<boolean> => {
+    if (state.mode !== 'sorted' || (state.lastId !== undefined && known.firstId <= state.lastId)) return false;
+    const tl = performance.now();
+    const rows = await stager.lookupRange(state.lastId, known.lastId);
+    const same = matchesLive(known, rows);
+    const tw = performance.now();
+    timings.lookup += tw - tl;
+    if (!same) return false;
+    state.lastId = known.lastId;
+    state.lastSeen = known.lastId;
+    counts.unchanged += known.count;
+    counts.knownPages = (counts.knownPages ?? 0) + 1;
+    await stager.write([], () => checkpointJson(c, { done: false, counts, state, cur, issueSeq, firstSeq, full: cursorOf(c) === undefined }));
+    timings.stage += performance.now() - tw;
+    return true;
   };
 
   /** One complete read of a collection into staging. @throws CollectionReadError | OrderBroken. */
@@ -631,9 +681,19 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       cross = (await crossCheckFor(c, refSets, ingested, (t) => toApply.get(t)?.absence)) ?? NO_CROSS;
       timings.references += performance.now() - tr;
     }
+    // Full reads hash every page for the next run's summaries; a sorted read also recognises the last ones.
+    let pageHash: ReadOptions['pageHash'];
+    if (cursor === undefined) {
+      pageSummaries.set(c, []);
+      const salt = pageHashSalt(codec.version, c);
+      if (startOffset > 0) resumedReads.add(c);
+      const known = state.mode === 'sorted' ? await store.pageSummaries.load(connectionId, c) : undefined;
+      pageHash = known !== undefined && known.size > 0 ? { salt, known: (h) => known.get(h) } : { salt };
+    }
     const readOptions = {
       filter,
       eager,
+      ...(pageHash !== undefined ? { pageHash } : {}),
       // PostgreSQL writes in the server: prepare the next page while it does (see page-source.ts).
       ahead: store.dialect === 'postgres',
       ...(eager && cross !== undefined ? { cross } : {}),
@@ -729,6 +789,18 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     }
     const absence: AbsenceRule = !full ? { kind: 'none' } : state.mode === 'sorted' ? { kind: 'ranges', after: state.lastId } : { kind: 'anti-join' };
     return { liveEmpty: stager.liveEmpty, absence };
+  };
+
+  /** Page summaries of the applied full reads, for the next run (a failure only costs that run time). */
+  const saveSummaries = async (): Promise<void> => {
+    for (const [c, list] of pageSummaries) {
+      if (entities[c]?.outcome !== 'applied') continue;
+      try {
+        await store.pageSummaries.save(connectionId, c, runId, list, !resumedReads.has(c));
+      } catch (err) {
+        log?.warn('page summaries not saved', { runId, connectionId, collection: c, code: errorCode(err) });
+      }
+    }
   };
 
   try {
@@ -885,6 +957,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     }
     timings.apply = performance.now() - ta;
     const tc = performance.now();
+    if (!dryRun && status !== 'held') await saveSummaries();
     await store.staging.discard(runId);
     timings.cleanup = performance.now() - tc;
     for (const k of Object.keys(timings) as Array<keyof RunTimings>) timings[k] = Math.round(timings[k]);

@@ -9,6 +9,7 @@
  */
 import { compileFilter, parseFilter } from '../oneroster/filter-grammar.ts';
 import type { CollectionName } from '../oneroster/types.ts';
+import { bodyHash } from '../source/oneroster-client.ts';
 import type { FetchedPage, PageReader, ReadOptions } from '../source/page-reader.ts';
 
 export interface MemoryPageReaderOptions {
@@ -60,14 +61,26 @@ export class MemoryPageReader implements PageReader {
     const emit = (items: unknown[]): FetchedPage => {
       let out = items;
       let bytes: number;
+      let text: string | undefined;
       if (this.#options.viaJson) {
-        const text = JSON.stringify(items);
+        text = JSON.stringify(items);
         bytes = Buffer.byteLength(text);
         out = JSON.parse(text) as unknown[];
       } else {
         bytes = 0;
       }
       const page: FetchedPage = { collection, offset, index, items: out, bytes, requests: 1 };
+      // Page hashes as the HTTP client computes them, over the page's JSON text.
+      const { pageHash } = options;
+      if (pageHash !== undefined) {
+        page.bodyHash = bodyHash(pageHash.salt, Buffer.from(text ?? JSON.stringify(items)));
+        const known = pageHash.known?.(page.bodyHash);
+        if (known !== undefined) {
+          page.known = known;
+          page.items = [];
+          page.materialize = () => out;
+        }
+      }
       if (total !== undefined) page.total = total;
       if (this.#options.serverDate) page.serverDate = this.#options.serverDate();
       offset += items.length;

@@ -62,6 +62,8 @@ export interface PreparedEntry {
   id: string | undefined;
   /** Raw fingerprint (record-codec.ts `rawFingerprint`). */
   fp: string;
+  /** The provider's sourcedId was already clean (the reader kept it as sent). */
+  cleanId: boolean;
   /** The item's JSON text; omitted when `prep` is complete (eager). */
   json?: string;
   prep?: PreparedRecord;
@@ -152,9 +154,12 @@ export function prepareItems(c: CollectionName, items: readonly unknown[], optio
     items.map((item): PreparedEntry => {
       const json = JSON.stringify(item) ?? 'null';
       const fp = rawFingerprint(codec.version, json);
-      if (!eager) return { id: cleanRawId(item), fp, json };
+      if (!eager) {
+        const id = cleanRawId(item);
+        return { id, fp, cleanId: id !== undefined, json };
+      }
       const read = readItem(c, item, codec, t);
-      return { id: read.id, fp, prep: prepareRecord(c, item, json, read, codec, options.cross, t) };
+      return { id: read.id, fp, cleanId: read.id !== undefined && read.id === cleanRawId(item), prep: prepareRecord(c, item, json, read, codec, options.cross, t) };
     }),
   );
 }

@@ -17,17 +17,23 @@
  */
 import type { CollectionName } from '../oneroster/types.ts';
 import type { FetchedPage, PageReader, ReadOptions } from '../source/page-reader.ts';
-import { emptyPrepTimings, prepareItems, type PrepTimings, type PreparedEntry } from './page-prep.ts';
+import { emptyPrepTimings, normalizing, prepareItems, type PrepTimings, type PreparedEntry } from './page-prep.ts';
 import type { RecordCodec } from './record-codec.ts';
 import type { CrossCheck } from './reference-check.ts';
 
 /** A fetched page with its items replaced by their preparation (see page-prep.ts). */
-export type PreparedPage = Omit<FetchedPage, 'items'> & {
+export type PreparedPage = Omit<FetchedPage, 'items' | 'materialize'> & {
   /** Items the provider sent (the read's paging position advances by this). */
   count: number;
+  /** Empty for a `known` page (see `unread`). */
   entries: PreparedEntry[];
   /** CPU time the preparation of this page took. */
   t: PrepTimings;
+  /**
+   * A `known` page (not parsed): parses and prepares its items, when the caller cannot skip them,
+   * adding the time to `t` (and not to the source's `prepMs`).
+   */
+  unread?: (t: PrepTimings) => PreparedEntry[];
 };
 
 /** Records prepared between two turns of the event loop (a few ms of work; see the module comment). */
@@ -69,8 +75,16 @@ export class PageSource {
       this.prepMs += performance.now() - t0;
       return entries;
     };
-    for await (const { items, ...page } of this.#reader.readPages(c, read)) {
+    for await (const { items, materialize, ...page } of this.#reader.readPages(c, read)) {
       const t = emptyPrepTimings();
+      const known = page.known;
+      if (known !== undefined && materialize !== undefined) {
+        // Recognised by its body hash (page-summary.ts): nothing to prepare unless the engine asks.
+        const unread = (tu: PrepTimings): PreparedEntry[] => prepareItems(c, normalizing(tu, materialize), prep, tu);
+        const prepared: PreparedPage = { ...page, count: known.count, entries: [], t, unread };
+        yield { take: async () => prepared };
+        continue;
+      }
       const done = (entries: PreparedEntry[]): PreparedPage => ({ ...page, count: items.length, entries, t });
       if (ahead) {
         const prepared = done(prepare(items, t));
