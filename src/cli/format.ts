@@ -37,6 +37,9 @@ export function runSummary(result: RunResult): string {
     `run ${result.runId} ${result.mode}${result.dryRun ? ' (dry run)' : ''}: ${result.status} (${result.sdsStatus}) in ${secs.toFixed(1)} s (${Math.round(totals.fetched / Math.max(secs, 0.001))} records/s)`,
     result.issues.bySeverity.error + result.issues.bySeverity.warning === 0 ? 'No data errors or warnings found.' : 'We found some issues with your data.',
   ];
+  const pages = Object.values(result.entities).reduce((n, c) => n + (c?.pages ?? 0), 0);
+  const known = Object.values(result.entities).reduce((n, c) => n + (c?.knownPages ?? 0), 0);
+  if (known > 0) lines.push(`${known} of ${pages} pages were the same bytes as last time and matched the store: skipped unparsed, unchanged.`);
   const issues = result.issues;
   if (issues.bySeverity.error + issues.bySeverity.warning > 0) {
     const top = Object.entries(issues.byRule)
@@ -70,6 +73,8 @@ export function runJson(result: RunResult): Record<string, unknown> {
       duplicates: c.duplicates,
       skipped: c.skipped ?? 0,
       outcome: c.outcome,
+      pages: c.pages,
+      ...(c.knownPages !== undefined ? { knownPages: c.knownPages } : {}),
       ...(c.total !== undefined ? { total: c.total } : {}),
       ...(c.error ? { error: c.error } : {}),
     };
