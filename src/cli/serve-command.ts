@@ -81,7 +81,7 @@ export function registerServe(program: Command): void {
           : createScheduler(store, { concurrency, logger: logPort });
       let app;
       try {
-        app = await buildApp({ store, logger, plugins: servePlugins({ store, logger }), ...(scheduler ? { scheduler } : {}) });
+        app = await buildApp({ store, logger, plugins: servePlugins({ store, logger, ...(queue && !opts.worker ? { syncQueue: queue } : {}) }), ...(scheduler ? { scheduler } : {}) });
         await app.listen({ port, host: opts.host });
       } catch (err) {
         await app?.close().catch(() => undefined);

@@ -7,6 +7,7 @@
  * errors it does not handle answer `{ error, message }` through `http/errors.ts`). Pass what it
  * needs through `options` from the context (the store, the logger); do not open another store.
  */
+import type { RunQueue } from './admin/run-tracker.ts';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Store } from '../store/store.ts';
 import { adminApiPlugin, type AdminApiOptions } from './admin/admin-api.ts';
@@ -17,6 +18,8 @@ import { storeOneRosterPlugin } from '../serve/store-server.ts';
 export interface ServeContext {
   store: Store;
   logger: FastifyBaseLogger;
+  /** An API-only node: admin-started syncs go to the workers' queue. */
+  syncQueue?: RunQueue;
 }
 
 /** The plugins `rostersync serve` registers, in order. */
@@ -42,6 +45,7 @@ function adminOptions(ctx: ServeContext): AdminApiOptions {
   const secure = (process.env.ROSTERSYNC_COOKIE_SECURE ?? 'auto').toLowerCase();
   return {
     store: ctx.store,
+    ...(ctx.syncQueue ? { syncQueue: ctx.syncQueue } : {}),
     adminPassword: process.env.ROSTERSYNC_ADMIN_PASSWORD,
     auth: { cookieSecure: secure === 'true' ? true : secure === 'false' ? false : 'auto' },
   };

@@ -56,6 +56,12 @@ export interface SyncJobData {
   mode: SyncJobMode;
   /** Why it was queued: `schedule`, `manual`, `released` (a worker's shutdown handed it back), … */
   reason: string;
+  /** A dry run (plan only, applies nothing). */
+  dryRun?: boolean;
+  /** Approve this held run: the sync re-runs it and applies (admin API on an API-only node). */
+  approveRun?: number;
+  /** Who approved (`approveRun`), for the run record. */
+  approvedBy?: string;
 }
 
 export type JobState = 'created' | 'retry' | 'active' | 'completed' | 'cancelled' | 'failed';

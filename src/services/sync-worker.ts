@@ -17,6 +17,7 @@
  * status `failed`, code `released`); each such job is handed back to the queue, so the next
  * worker resumes the run.
  */
+import { hostname } from 'node:os';
 import { sleepUntil as sleep } from '../source/retry.ts';
 import { isSourceError } from '../source/errors.ts';
 import { isStoreError } from '../store/errors.ts';
@@ -72,6 +73,11 @@ export async function awaitPreviousRun(
   }
 }
 
+/** The lease owner of the run a job starts: `<host>:<pid>:job-<job id>`. */
+export function jobLeaseOwner(jobId: string): string {
+  return `${hostname()}:${process.pid}:job-${jobId}`;
+}
+
 /** Runs one sync job (see the module comment). Throws only for unexpected failures (the queue retries those). */
 export async function runSyncJob(
   store: Store,
@@ -115,6 +121,10 @@ export async function runSyncJob(
       toggles: target.toggles,
       mode,
       release,
+      // The job's id in the run's lease owner: an API-only node that queued the job finds its run by it.
+      leaseOwner: jobLeaseOwner(job.id),
+      ...(job.data.dryRun === true ? { dryRun: true } : {}),
+      ...(job.data.approveRun !== undefined ? { approveRun: job.data.approveRun, approvedBy: job.data.approvedBy ?? 'unknown' } : {}),
       ...(log ? { logger: log } : {}),
     });
     const output = { runId: result.runId, status: result.status, resumes: result.resumes, ...(result.error ? { code: result.error.code } : {}) };

@@ -28,7 +28,7 @@ import { changeRoutes } from './change-routes.ts';
 import { connectionRoutes } from './connection-routes.ts';
 import { dataRoutes } from './data-routes.ts';
 import type { AdminContext } from './context.ts';
-import { RunTracker } from './run-tracker.ts';
+import { RunTracker, type RunQueue } from './run-tracker.ts';
 import { runRoutes } from './run-routes.ts';
 import { SseRegistry } from './sse.ts';
 import { tenantRoutes } from './tenant-routes.ts';
@@ -41,6 +41,13 @@ export const ADMIN_PREFIX = '/api/v1';
 
 export interface AdminApiOptions {
   store: Store;
+  /**
+   * An API-only node (`serve --no-worker`): syncs started here are queued for the workers instead
+   * of running in this process (run-tracker.ts).
+   */
+  syncQueue?: RunQueue;
+  /** How long a queued sync may wait for a worker before the request answers `no_worker`. Default 60 s. */
+  queueStartMs?: number;
   auth?: AuthSettings;
   /** scrypt cost for new password hashes (default `DEFAULT_PASSWORD_COST`; tests pass a cheap one). */
   passwordCost?: PasswordCost;
@@ -89,7 +96,7 @@ export async function adminApiPlugin(app: FastifyInstance, options: AdminApiOpti
   const ctx: AdminContext = {
     store,
     auth,
-    runs: new RunTracker(store, { logger: syncLogger(app) }),
+    runs: new RunTracker(store, { logger: syncLogger(app), ...(options.syncQueue ? { queue: options.syncQueue } : {}), ...(options.queueStartMs !== undefined ? { queueStartMs: options.queueStartMs } : {}) }),
     sse: new SseRegistry(),
     setup,
     passwordCost,

@@ -33,6 +33,8 @@ const STATUS = {
   last_admin: 409,
   /** Too many attempts (login, setup); `retry-after` says when to try again. */
   rate_limited: 429,
+  /** An API-only node queued a sync, but no worker started it in time (it stays queued). */
+  no_worker: 503,
 } as const;
 
 export type AdminErrorCode = keyof typeof STATUS;

@@ -10,6 +10,11 @@
  * - Progress (`SyncProgress` per collection) is kept per run while it runs, so a late subscriber
  *   first gets the latest state of every collection, then live updates, then `done`.
  * - `stop()` (server shutdown) aborts every run (an aborted run applies nothing) and waits for them.
+ * - With a `queue` (an API-only node, `serve --no-worker` on PostgreSQL) nothing runs here: the sync
+ *   is queued for the workers, and `start` resolves once a worker has created its run, found by the
+ *   job id in the run's lease owner (`jobLeaseOwner`). Such a run is not tracked: its events stream
+ *   polls the run record (as for scheduled runs). No worker within `queueStartMs`: `no_worker` (503),
+ *   and the job stays queued for the next worker.
  */
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +25,9 @@ import { syncConnection } from '../../services/sync-service.ts';
 import type { Store } from '../../store/store.ts';
 import type { SyncLogger, SyncProgress } from '../../sync/full-sync.ts';
 import { errorCode, errorMessage } from '../../error-info.ts';
+import type { SyncQueue } from '../../services/queue.ts';
+import { StoreError } from '../../store/errors.ts';
+import { AdminError } from './admin-errors.ts';
 
 export interface StartRunOptions {
   target: StoredAccess;
@@ -56,18 +64,80 @@ interface Entry extends TrackedRun {
 /** How long a finished run stays in memory for late subscribers (the run record has it all too). */
 const KEEP_FINISHED_MS = 60_000;
 
+/** The part of the sync queue an API-only node uses (services/queue.ts `SyncQueue`). */
+export type RunQueue = Pick<SyncQueue, 'enqueueSync' | 'jobs'>;
+
+export interface RunTrackerOptions {
+  logger?: SyncLogger;
+  pollMs?: number;
+  /** Queue syncs for the workers instead of running them here (see the module comment). */
+  queue?: RunQueue;
+  /** How long `start` waits for a worker to start a queued sync. Default 60 s. */
+  queueStartMs?: number;
+}
+
 /** Starts and follows API-started runs. */
 export class RunTracker {
   readonly #store: Store;
   readonly #logger: SyncLogger | undefined;
   readonly #runs = new Map<number, Entry>();
   readonly #pollMs: number;
+  readonly #queue: RunQueue | undefined;
+  readonly #queueStartMs: number;
   #stopping = false;
 
-  constructor(store: Store, options: { logger?: SyncLogger; pollMs?: number } = {}) {
+  constructor(store: Store, options: RunTrackerOptions = {}) {
     this.#store = store;
     this.#logger = options.logger;
     this.#pollMs = options.pollMs ?? 20;
+    this.#queue = options.queue;
+    this.#queueStartMs = options.queueStartMs ?? 60_000;
+  }
+
+  /** Syncs go to the workers' queue (an API-only node). */
+  get queued(): boolean {
+    return this.#queue !== undefined;
+  }
+
+  /** Queues the sync and waits for a worker to create its run (see the module comment). */
+  async #startQueued(queue: RunQueue, options: StartRunOptions): Promise<TrackedRun> {
+    const { target } = options;
+    const connectionId = target.connectionId;
+    const queued = await queue.enqueueSync({
+      connectionId,
+      mode: options.mode,
+      reason: 'manual',
+      ...(options.dryRun ? { dryRun: true } : {}),
+      ...(options.approveRun !== undefined ? { approveRun: options.approveRun, approvedBy: options.approvedBy ?? 'unknown' } : {}),
+    });
+    if (queued.jobId === undefined) {
+      const job = queued.existing;
+      throw new StoreError('run_in_progress', `connection ${connectionId} already has a sync ${job?.state === 'active' ? 'running' : 'queued'}${job ? ` (job ${job.id}, ${job.mode})` : ''}; wait for it to end`);
+    }
+    const jobId = queued.jobId;
+    const suffix = `:job-${jobId}`;
+    const deadline = Date.now() + this.#queueStartMs;
+    const poll = Math.max(this.#pollMs, 100);
+    for (;;) {
+      const mine = (await this.#store.runs.list({ connectionId, limit: 5 })).find((r) => r.leaseOwner?.endsWith(suffix) === true);
+      if (mine) {
+        this.#logger?.info('API-started sync queued and started by a worker', { runId: mine.id, connectionId, jobId });
+        return { runId: mine.id, connectionId, tenantId: target.tenantId, progress: new Map(), finished: Promise.resolve() };
+      }
+      const job = (await queue.jobs({ connectionId })).find((j) => j.id === jobId);
+      if (job === undefined || job.state === 'completed' || job.state === 'failed' || job.state === 'cancelled') {
+        // Ended without a run of its own: say why (the worker's output names it).
+        const out = (job?.output ?? {}) as { skipped?: string; code?: string; message?: string };
+        const why = out.skipped ?? out.code ?? job?.state ?? 'archived';
+        if (why === 'run_in_progress') throw new StoreError('run_in_progress', `connection ${connectionId} is syncing in another process; wait for it to end`);
+        if (why === 'not_found') throw new StoreError('not_found', `connection ${connectionId} does not exist`);
+        throw new AdminError('no_worker', `the queued sync of connection ${connectionId} (job ${jobId}) ended without a run (${why}); see the worker's log`);
+      }
+      if (Date.now() >= deadline && job.state !== 'active') {
+        throw new AdminError('no_worker', `no worker started the sync of connection ${connectionId} within ${Math.round(this.#queueStartMs / 1000)} s; it stays queued (job ${jobId}) and runs when a worker is free. Start one with \`rostersync worker\`.`);
+      }
+      await new Promise((r) => setTimeout(r, poll));
+    }
   }
 
   /**
@@ -77,6 +147,7 @@ export class RunTracker {
    */
   async start(options: StartRunOptions): Promise<TrackedRun> {
     if (this.#stopping) throw Object.assign(new Error('the server is stopping'), { code: 'stopping' });
+    if (this.#queue) return this.#startQueued(this.#queue, options);
     const { target } = options;
     const leaseOwner = `${hostname()}:${process.pid}:api-${randomBytes(4).toString('hex')}`;
     const abort = new AbortController();
