@@ -681,9 +681,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       cross = (await crossCheckFor(c, refSets, ingested, (t) => toApply.get(t)?.absence)) ?? NO_CROSS;
       timings.references += performance.now() - tr;
     }
-    // Full reads hash every page for the next run's summaries; a sorted read also recognises the last ones.
+    // Full reads hash every page for the next run's summaries (not for a provider known to page out of
+    // sourcedId order: only sorted reads use them); a sorted read also recognises the last ones.
     let pageHash: ReadOptions['pageHash'];
-    if (cursor === undefined) {
+    if (cursor === undefined && orderHint.get(c) !== 'unsorted') {
       pageSummaries.set(c, []);
       const salt = pageHashSalt(codec.version, c);
       if (startOffset > 0) resumedReads.add(c);
