@@ -5,12 +5,33 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { ADMIN_PASSWORD, as, startAdmin, tokenCaller } from '../src/http/admin/test-support.ts';
 import { SyncQueue } from '../src/services/queue.ts';
 import { startSyncWorker } from '../src/services/sync-worker.ts';
 import { startSimulator } from '../src/simulate/server.ts';
 import { forEachDialect } from '../src/store/test-dialects.ts';
+
+async function readEvents(url: string, headers: Record<string, string>): Promise<Array<{ event: string; data: any }>> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(60_000) });
+  assert.equal(res.status, 200);
+  const events: Array<{ event: string; data: any }> = [];
+  const decoder = new TextDecoder();
+  let buf = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf('\n\n')) !== -1) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const event = /^event: (.+)$/m.exec(block)?.[1];
+      const data = /^data: (.+)$/m.exec(block)?.[1];
+      if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) });
+    }
+  }
+  return events;
+}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;
@@ -26,20 +47,23 @@ forEachDialect(
   'admin API on an API-only node',
   (d) => {
     d.it('queues syncs for the workers: no worker is a 503 and the job waits; a worker runs it; dry runs go through the queue too', async (t) => {
-      const sim = await startSimulator({ size: 'tiny', auth: 'oauth2', seed: 3 });
+      // Latency and small pages make a run last a couple of seconds, so its progress is seen live.
+      const sim = await startSimulator({ size: 'tiny', auth: 'oauth2', seed: 3, faults: 'latency=20ms' });
       t.after(() => sim.close());
       const url = await d.freshUrl();
       const store = await d.openAt(url, { secretKey: randomBytes(32) });
       const queue = await SyncQueue.open({ url, leaseTimeoutMs: 5000, pollingIntervalMs: 500 });
       t.after(() => queue.close());
-      const admin = await startAdmin({ store, syncQueue: queue, queueStartMs: 1500 });
+      const admin = await startAdmin({ store, syncQueue: queue, queueStartMs: 1500, runPollMs: 50 });
       t.after(() => admin.app.close());
       const { app } = admin;
+      await app.listen({ host: '127.0.0.1', port: 0 });
+      const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
       const script = await tokenCaller(app, 'admin', ADMIN_PASSWORD);
       const created = await as(app, script, {
         method: 'POST',
         url: '/api/v1/connections',
-        payload: { name: 'district', baseUrl: sim.baseUrl, auth: { kind: 'oauth2', clientId: sim.clientId, clientSecret: sim.clientSecret, tokenUrl: sim.tokenUrl }, pageSize: 50 },
+        payload: { name: 'district', baseUrl: sim.baseUrl, auth: { kind: 'oauth2', clientId: sim.clientId, clientSecret: sim.clientSecret, tokenUrl: sim.tokenUrl }, pageSize: 10 },
       });
       assert.equal(created.statusCode, 201, created.body);
       const id = (created.json() as { connection: { id: string } }).connection.id;
@@ -81,6 +105,19 @@ forEachDialect(
       assert.match(run.leaseOwner ?? '', /:job-/);
       const shown = await as(app, script, { method: 'GET', url: `/api/v1/runs/${runId}` });
       assert.equal(shown.statusCode, 200, shown.body);
+      await until('the dry run job to complete', async () => ((await queue.jobs({ connectionId: id }))[0]?.state === 'completed' ? true : undefined));
+
+      // The events stream of a run on a worker: progress from the run's staging checkpoints, then done.
+      const full = await as(app, script, { method: 'POST', url: `/api/v1/connections/${id}/sync`, payload: { mode: 'full' } });
+      assert.equal(full.statusCode, 202, full.body);
+      const { links } = full.json() as { links: { events: string } };
+      const events = await readEvents(`${origin}${links.events}`, script.headers);
+      assert.equal(events[0]?.event, 'run');
+      const progress = events.filter((e) => e.event === 'progress').map((e) => e.data as { collection: string; records: number; pages: number });
+      assert.ok(progress.length >= 2, `progress events: ${JSON.stringify(progress)}`);
+      assert.ok(progress.some((p) => p.records > 0 && p.pages > 0), 'with record and page counts');
+      assert.equal(events.at(-1)?.event, 'done');
+      assert.equal(events.at(-1)?.data.status, 'succeeded');
     });
   },
   { dialects: ['postgres'] },

@@ -95,6 +95,24 @@ export interface SyncProgress {
   done: boolean;
 }
 
+/**
+ * A collection's progress as its checkpoint (stage_checkpoints, written with every staged page)
+ * records it: how another process follows a run it does not run. Undefined for an unreadable one.
+ */
+export function checkpointProgress(collection: CollectionName, text: string): SyncProgress | undefined {
+  let cp: Partial<Checkpoint>;
+  try {
+    cp = JSON.parse(text) as Partial<Checkpoint>;
+  } catch {
+    return undefined;
+  }
+  const n = cp.counts;
+  if (cp.v !== 1 || n === undefined) return undefined;
+  const p: SyncProgress = { collection, pages: n.pages, records: n.fetched, bytes: n.bytes, done: cp.done === true };
+  if (n.total !== undefined) p.total = n.total;
+  return p;
+}
+
 /** Small logging port (pino fits it). Metadata carries ids and counts, never record contents. */
 export interface SyncLogger {
   info(msg: string, meta?: Record<string, unknown>): void;

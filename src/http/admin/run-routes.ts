@@ -11,6 +11,7 @@ import type { StoredIssue } from '../../store/issue-repository.ts';
 import { RUN_STATUSES, type Run as StoredRun, type RunStatus } from '../../store/run-repository.ts';
 import { actorOf, listTenant, requireWrite, visible, visibleConnection, type Principal } from './auth.ts';
 import type { AdminContext } from './context.ts';
+import { checkpointProgress } from '../../sync/full-sync.ts';
 import type { RunEvent } from './run-tracker.ts';
 import { errors, Run, RunIdParam, SyncStarted } from './schemas.ts';
 
@@ -179,15 +180,32 @@ export function runRoutes(app: FastifyInstance, ctx: AdminContext): void {
         return;
       }
       if (run.status !== 'running') return void (await done());
-      // Run by the scheduler or another process: no progress feed here, so the record is polled.
-      const timer = setInterval(() => {
-        void store.runs.get(id).then(
-          (r) => {
-            if (!r || r.status !== 'running') void done();
-          },
-          () => undefined,
-        );
-      }, ctx.runPollMs);
+      // Run by the scheduler or another process (a worker): no progress feed here, so the record and
+      // the run's staging checkpoints (one per staged page) are polled.
+      const sent = new Map<string, string>();
+      let busy = false;
+      const poll = async (): Promise<void> => {
+        if (busy || stream.closed) return;
+        busy = true;
+        try {
+          const r = await store.runs.get(id);
+          if (!r || r.status !== 'running') return void (await done());
+          for (const [c, text] of await store.staging.checkpoints(id)) {
+            const progress = checkpointProgress(c, text);
+            if (progress === undefined) continue;
+            const key = `${progress.pages}/${progress.records}/${progress.done}`;
+            if (sent.get(c) === key) continue;
+            sent.set(c, key);
+            stream.send('progress', progress);
+          }
+        } catch {
+          // The next poll tries again; the stream stays open.
+        } finally {
+          busy = false;
+        }
+      };
+      void poll();
+      const timer = setInterval(() => void poll(), ctx.runPollMs);
       stream.onClose(() => clearInterval(timer));
     },
   );
