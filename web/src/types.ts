@@ -103,6 +103,9 @@ export interface EntityCounts {
   skipped?: number;
   duplicates?: number;
   total?: number;
+  pages?: number;
+  /** Pages with the same bytes as the last full read that matched the store: skipped unparsed. */
+  knownPages?: number;
 }
 
 export interface HoldReason {

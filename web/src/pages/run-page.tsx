@@ -211,6 +211,8 @@ function Counts({ run }: { run: Run }) {
     const c = run.entities[e]!;
     return { label: ENTITY_LABELS[e] ?? e, values: { created: (c.created ?? 0) + (c.restored ?? 0), updated: c.updated ?? 0, unchanged: c.unchanged ?? 0, deleted: c.deleted ?? 0, invalid: c.invalid ?? 0 } };
   });
+  const pages = entities.reduce((n, e) => n + (run.entities[e]!.pages ?? 0), 0);
+  const known = entities.reduce((n, e) => n + (run.entities[e]!.knownPages ?? 0), 0);
   return (
     <Section title="Records per entity">
       <div className="counts-layout">
@@ -267,6 +269,11 @@ function Counts({ run }: { run: Run }) {
         </table>
         <BarChart title="Records per entity" series={COUNT_SERIES} rows={rows} testId="chart-entities" />
       </div>
+      {known > 0 ? (
+        <p className="muted" data-testid="known-pages">
+          {fmtNum(known)} of {fmtNum(pages)} pages were the same bytes as the last full sync and matched the store: they were skipped without being read again.
+        </p>
+      ) : null}
     </Section>
   );
 }
