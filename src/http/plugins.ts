@@ -7,8 +7,9 @@
  * errors it does not handle answer `{ error, message }` through `http/errors.ts`). Pass what it
  * needs through `options` from the context (the store, the logger); do not open another store.
  */
+import type { FastifyBaseLogger, FastifyRequest } from 'fastify';
 import type { RunQueue } from './admin/run-tracker.ts';
-import type { FastifyBaseLogger } from 'fastify';
+import { StoreClientAuth } from '../serve/store-auth.ts';
 import type { Store } from '../store/store.ts';
 import { adminApiPlugin, type AdminApiOptions } from './admin/admin-api.ts';
 import type { AppPlugin } from './app.ts';
@@ -24,13 +25,16 @@ export interface ServeContext {
 
 /** The plugins `rostersync serve` registers, in order. */
 export function servePlugins(ctx: ServeContext): AppPlugin[] {
+  // One authentication of API clients for both APIs: a token from /oauth/token also reads the events API.
+  const clients = new StoreClientAuth({ clients: ctx.store.apiClients });
   return [
     // The re-served OneRoster 1.1 API (/ims/oneroster/v1p1/…) and its token endpoint (/oauth/token),
     // for stored API clients (`rostersync api-client add`); each client sees its own connection.
-    { name: 'oneroster', plugin: storeOneRosterPlugin, options: { store: ctx.store } as unknown as Record<string, unknown> },
+    { name: 'oneroster', plugin: storeOneRosterPlugin, options: { store: ctx.store, auth: clients } as unknown as Record<string, unknown> },
     // The admin API (/api/v1, OpenAPI at /api/v1/openapi.json) also mounts the events API
-    // (/api/v1/events) behind its authentication; do not register eventsApiPlugin a second time.
-    { name: 'admin', plugin: adminApiPlugin, options: adminOptions(ctx) as unknown as Record<string, unknown> },
+    // (/api/v1/events) behind its authentication (admins, and API clients' bearer tokens for their own
+    // connection's history); do not register eventsApiPlugin a second time.
+    { name: 'admin', plugin: adminApiPlugin, options: { ...adminOptions(ctx), eventsClientAuth: (request: FastifyRequest) => clients.eventsPrincipal(request) } satisfies AdminApiOptions as unknown as Record<string, unknown> },
     // The web console (web/dist) at / with the SPA fallback; keep it last: it owns the 404 handler.
     { name: 'console', plugin: consolePlugin, options: {} },
   ];

@@ -1,4 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { EventsAuthFailure, EventsPrincipal } from '../http/events-api.ts';
+import { COLLECTIONS } from '../oneroster/types.ts';
 import type { ApiClient, ApiClientRepository, ApiScope } from '../store/api-client-repository.ts';
 import { insufficientScope, registerTokenEndpoint, type AuthFailure, type RequestAuth } from './auth.ts';
 import { OAuth1Verifier, parseFormEncoded, parseOAuthHeader } from './oauth1-verifier.ts';
@@ -115,6 +117,30 @@ export class StoreClientAuth implements RequestAuth {
         return { clientId: client.clientId, scopes: client.scopes.map((s) => SCOPE_URIS[s]) };
       }),
     );
+  }
+
+  /**
+   * The events API (`/api/v1/events`) for an API client's bearer token: the change history of the
+   * client's own connection, without demographics unless the token grants that scope. Undefined when
+   * the request carries no bearer token (the caller answers 401).
+   */
+  async eventsPrincipal(request: FastifyRequest): Promise<EventsPrincipal | EventsAuthFailure | undefined> {
+    const authorization = request.headers.authorization;
+    const m = authorization === undefined ? null : /^\s*Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!m) return undefined;
+    const refuse = (message: string): EventsAuthFailure => ({ status: 401, error: 'unauthorized', message, headers: { 'www-authenticate': BEARER_INVALID } });
+    const grant = this.issuer.check(m[1] as string);
+    if (grant === undefined) return refuse('The access token is not valid');
+    if (grant === 'expired') return refuse('The access token has expired');
+    const client = await this.#clients.get(grant.clientId);
+    if (client === undefined || client.revokedAt !== undefined) return refuse('The API client of this token has been revoked');
+    this.#touch(client);
+    const demographics = grant.scopes.includes(SCOPE_URIS.demographics);
+    return {
+      tenantId: client.tenantId,
+      connectionIds: [client.connectionId],
+      ...(demographics ? {} : { entities: COLLECTIONS.filter((c) => c !== 'demographics') }),
+    };
   }
 
   /** Checks one OneRoster request; on success the client is attached to it (`apiClientOf`). */

@@ -18,6 +18,8 @@ import { StoreDataset } from './store-dataset.ts';
 
 export interface StoreOneRosterPluginOptions {
   store: Store;
+  /** The API clients' authentication, when shared with another plugin (the events API); else one of its own. */
+  auth?: StoreClientAuth;
   /** Path of the OneRoster API inside the plugin. Default `/ims/oneroster/v1p1`. */
   apiPath?: string;
   /** Path of the OAuth 2 token endpoint inside the plugin. Default `/oauth/token`. */
@@ -39,7 +41,7 @@ export interface StoreOneRosterPluginOptions {
 /** The fastify plugin; see the module comment for how to mount it. */
 export const storeOneRosterPlugin: FastifyPluginAsync<StoreOneRosterPluginOptions> = async (app, options) => {
   const { store } = options;
-  const auth = new StoreClientAuth({
+  const auth = options.auth ?? new StoreClientAuth({
     clients: store.apiClients,
     ...(options.tokenTtlSeconds !== undefined ? { tokenTtlSeconds: options.tokenTtlSeconds } : {}),
     ...(options.timestampWindowSeconds !== undefined ? { timestampWindowSeconds: options.timestampWindowSeconds } : {}),
