@@ -402,6 +402,29 @@ describe('web console (browser)', () => {
     await page.getByRole('button', { name: 'Revoke LMS import' }).click();
     await page.getByText('LMS import revoked.').waitFor();
 
+    // ---- accounts, API tokens and the audit log ----
+    await nav.getByRole('link', { name: 'Accounts & audit' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Accounts & audit' }).waitFor();
+    await page.getByLabel('Username').fill('helpdesk');
+    await page.getByLabel(/^Password/).fill('a helpdesk password');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByText('Account helpdesk created.').waitFor();
+    const helpdesk = page.getByTestId('accounts').locator('tr[data-username="helpdesk"]');
+    await helpdesk.getByText('active', { exact: true }).waitFor();
+    await page.getByRole('button', { name: 'Disable helpdesk' }).click();
+    await helpdesk.getByText('disabled', { exact: true }).waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('report script');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    const tokenBox = page.getByRole('region', { name: /Token report script/ });
+    await tokenBox.waitFor();
+    assert.match(await tokenBox.getByLabel('Token').inputValue(), /^rsa_/, 'the API token is shown once');
+    await tokenBox.getByRole('button', { name: 'I have stored it' }).click();
+    const audit = page.getByTestId('audit-log');
+    for (const action of ['user.create', 'user.update', 'token.create']) await audit.locator(`tr[data-action="${action}"]`).first().waitFor();
+    await assertLabelled(page, 'accounts');
+    await assertFitsWidth(page, 'accounts');
+    await shot(page, '11-accounts');
+
     // ---- log out ----
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByRole('heading', { name: 'Sign in' }).waitFor();

@@ -16,6 +16,7 @@ import { DataPage } from './pages/data-page.tsx';
 import { UserPage } from './pages/user-page.tsx';
 import { ClassPage } from './pages/class-page.tsx';
 import { IntegrationsPage } from './pages/integrations-page.tsx';
+import { AccountsPage } from './pages/accounts-page.tsx';
 import { ErrorBox, Loading } from './components/ui.tsx';
 
 interface Session {
@@ -46,6 +47,7 @@ const ROUTES: Array<{ pattern: string; nav?: string; render: (p: Record<string, 
   { pattern: '/data/:conn/users/:sourcedId', nav: '/data', render: (p) => <UserPage conn={p.conn!} sourcedId={p.sourcedId!} /> },
   { pattern: '/data/:conn/classes/:sourcedId', nav: '/data', render: (p) => <ClassPage conn={p.conn!} sourcedId={p.sourcedId!} /> },
   { pattern: '/integrations', nav: '/integrations', render: () => <IntegrationsPage /> },
+  { pattern: '/accounts', nav: '/accounts', render: () => <AccountsPage /> },
 ];
 
 const NAV = [
@@ -54,6 +56,7 @@ const NAV = [
   { to: '/holds', label: 'Holds' },
   { to: '/data', label: 'Data browser' },
   { to: '/integrations', label: 'API clients & webhooks' },
+  { to: '/accounts', label: 'Accounts & audit' },
 ];
 
 const ROLE_LABEL = { installation_admin: 'installation admin', tenant_admin: 'tenant admin', viewer: 'viewer' } as const;

@@ -9,6 +9,33 @@ export interface User {
   tenantId?: string;
 }
 
+/** An admin account as `GET /users` lists it. */
+export interface Account extends User {
+  createdAt: string;
+  passwordChangedAt: string;
+  disabledAt?: string;
+}
+
+export interface ApiTokenInfo {
+  id: string;
+  userId: string;
+  name: string;
+  createdAt: string;
+  expiresAt?: string;
+  lastUsedAt?: string;
+  revokedAt?: string;
+}
+
+export interface AuditEntry {
+  seq: number;
+  at: string;
+  actor: string;
+  tenantId?: string;
+  action: string;
+  target?: string;
+  details?: unknown;
+}
+
 export interface Me {
   user: User;
   via: 'session' | 'token';

@@ -1,0 +1,321 @@
+/**
+ * Accounts and audit: the admin accounts this account may see (create, disable or enable, delete),
+ * your own API tokens for scripts (create, shown once; revoke), and the audit log of admin actions,
+ * newest first. Tenant admins manage their tenant's accounts; viewers read.
+ */
+import { useState, type FormEvent } from 'react';
+import { api, errorText, get, post } from '../api.ts';
+import { useSession } from '../app.tsx';
+import { Badge, ErrorBox, fmtTime, Loading, Notice, SecretOnce, Section, useLoad } from '../components/ui.tsx';
+import { seg, useTitle } from '../router.tsx';
+import type { Account, ApiTokenInfo, AuditEntry, Role } from '../types.ts';
+
+const ROLES: ReadonlyArray<{ id: Role; label: string }> = [
+  { id: 'viewer', label: 'viewer (reads)' },
+  { id: 'tenant_admin', label: 'tenant admin (manages one tenant)' },
+  { id: 'installation_admin', label: 'installation admin (everything)' },
+];
+
+export function AccountsPage() {
+  useTitle('Accounts & audit');
+  // Each change is audited: the log reloads after one.
+  const [changes, setChanges] = useState(0);
+  const changed = (): void => setChanges((n) => n + 1);
+  return (
+    <>
+      <h1>Accounts &amp; audit</h1>
+      <p className="lead">Who may use this console and the admin API, your API tokens for scripts, and what admins did.</p>
+      <Accounts onChange={changed} />
+      <Tokens onChange={changed} />
+      <AuditLog changes={changes} />
+    </>
+  );
+}
+
+function Accounts({ onChange }: { onChange: () => void }) {
+  const { me, readOnly } = useSession();
+  const list = useLoad(() => get<{ users: Account[] }>('/users').then((r) => r.users), []);
+  const [error, setError] = useState<string>();
+  const [notice, setNotice] = useState<string>();
+  const tenantScope = me.user.role === 'installation_admin' ? undefined : me.user.tenantId;
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const [role, setRole] = useState<Role>('viewer');
+  const [tenant, setTenant] = useState(tenantScope ?? '');
+
+  const act = async (what: () => Promise<unknown>, done: string): Promise<void> => {
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      await what();
+      setNotice(done);
+      onChange();
+      await list.reload();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  const create = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    const name = username.trim();
+    const body = { username: name, password, role, ...(role !== 'installation_admin' && tenant.trim() !== '' ? { tenantId: tenant.trim() } : {}) };
+    await act(() => post('/users', body), `Account ${name} created.`);
+    setUsername('');
+    setPassword('');
+  };
+  const setDisabled = (a: Account, disabled: boolean): Promise<void> => {
+    if (disabled && !window.confirm(`Disable "${a.username}"? Their sessions and API tokens stop working until enabled again.`)) return Promise.resolve();
+    return act(() => api('PATCH', `/users/${seg(a.id)}`, { disabled }), `${a.username} ${disabled ? 'disabled' : 'enabled'}.`);
+  };
+  const remove = (a: Account): Promise<void> => {
+    if (!window.confirm(`Delete "${a.username}" with their sessions and API tokens? The audit log keeps their actions.`)) return Promise.resolve();
+    return act(() => api('DELETE', `/users/${seg(a.id)}`), `${a.username} deleted.`);
+  };
+
+  return (
+    <Section title="Accounts">
+      <ErrorBox error={list.error ?? error} />
+      <Notice text={notice} />
+      {list.loading && !list.data ? <Loading /> : null}
+      <div className="table-scroll">
+        <table className="table" data-testid="accounts">
+          <thead>
+            <tr>
+              <th scope="col">Username</th>
+              <th scope="col">Role</th>
+              <th scope="col">Tenant</th>
+              <th scope="col">Created</th>
+              <th scope="col">Password changed</th>
+              <th scope="col">State</th>
+              {readOnly ? null : <th scope="col">Actions</th>}
+            </tr>
+          </thead>
+          <tbody>
+            {(list.data ?? []).map((a) => (
+              <tr key={a.id} data-username={a.username}>
+                <td>
+                  {a.username}
+                  {a.id === me.user.id ? <span className="muted"> (you)</span> : null}
+                </td>
+                <td>{a.role.replace('_', ' ')}</td>
+                <td>{a.tenantId ?? <span className="muted">all tenants</span>}</td>
+                <td>{fmtTime(a.createdAt)}</td>
+                <td>{fmtTime(a.passwordChangedAt)}</td>
+                <td>{a.disabledAt ? <Badge value="failed" label="disabled" /> : <Badge value="succeeded" label="active" />}</td>
+                {readOnly ? null : (
+                  <td className="actions">
+                    {a.id === me.user.id ? null : (
+                      <>
+                        <button type="button" onClick={() => void setDisabled(a, a.disabledAt === undefined)} aria-label={`${a.disabledAt ? 'Enable' : 'Disable'} ${a.username}`}>
+                          {a.disabledAt ? 'Enable' : 'Disable'}
+                        </button>
+                        <button type="button" className="danger" onClick={() => void remove(a)} aria-label={`Delete ${a.username}`}>
+                          Delete
+                        </button>
+                      </>
+                    )}
+                  </td>
+                )}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {readOnly ? null : (
+        <form className="subform" onSubmit={(e) => void create(e)} aria-labelledby="new-account">
+          <h3 id="new-account">New account</h3>
+          <div className="filters">
+            <div className="field">
+              <label htmlFor="account-username">Username</label>
+              <input id="account-username" required autoComplete="off" value={username} onChange={(e) => setUsername(e.target.value)} />
+            </div>
+            <div className="field">
+              <label htmlFor="account-password">Password (at least 12 characters)</label>
+              <input id="account-password" type="password" required autoComplete="new-password" value={password} onChange={(e) => setPassword(e.target.value)} />
+            </div>
+            <div className="field">
+              <label htmlFor="account-role">Role</label>
+              <select id="account-role" value={role} onChange={(e) => setRole(e.target.value as Role)}>
+                {ROLES.filter((r) => tenantScope === undefined || r.id !== 'installation_admin').map((r) => (
+                  <option key={r.id} value={r.id}>
+                    {r.label}
+                  </option>
+                ))}
+              </select>
+            </div>
+            {role === 'installation_admin' ? null : (
+              <div className="field">
+                <label htmlFor="account-tenant">Tenant</label>
+                <input id="account-tenant" value={tenant} readOnly={tenantScope !== undefined} onChange={(e) => setTenant(e.target.value)} placeholder="empty: all tenants" />
+              </div>
+            )}
+          </div>
+          <div className="actions">
+            <button type="submit" className="primary" disabled={username.trim() === '' || password === ''}>
+              Create account
+            </button>
+          </div>
+        </form>
+      )}
+    </Section>
+  );
+}
+
+function Tokens({ onChange }: { onChange: () => void }) {
+  const list = useLoad(() => get<{ tokens: ApiTokenInfo[] }>('/tokens').then((r) => r.tokens), []);
+  const [error, setError] = useState<string>();
+  const [secret, setSecret] = useState<{ name: string; token: string }>();
+  const [name, setName] = useState('');
+  const [days, setDays] = useState('90');
+
+  const create = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    setError(undefined);
+    try {
+      const n = Number(days);
+      const r = await post<{ token: string; apiToken: ApiTokenInfo }>('/tokens', { name: name.trim(), ...(days.trim() !== '' && Number.isInteger(n) && n > 0 ? { expiresInDays: n } : {}) });
+      setSecret({ name: r.apiToken.name, token: r.token });
+      setName('');
+      onChange();
+      await list.reload();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  const revoke = async (t: ApiTokenInfo): Promise<void> => {
+    if (!window.confirm(`Revoke the token "${t.name}"? Scripts using it are refused from now on.`)) return;
+    setError(undefined);
+    try {
+      await api('DELETE', `/tokens/${seg(t.id)}`);
+      onChange();
+      await list.reload();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+
+  return (
+    <Section title="Your API tokens">
+      <p className="muted">For scripts against the admin API: send it as <code>Authorization: Bearer …</code>. It acts with your role.</p>
+      <ErrorBox error={list.error ?? error} />
+      {secret ? <SecretOnce title={`Token ${secret.name}`} items={[{ label: 'Token', value: secret.token }]} onDone={() => setSecret(undefined)} /> : null}
+      {list.loading && !list.data ? <Loading /> : null}
+      <div className="table-scroll">
+        <table className="table" data-testid="api-tokens">
+          <thead>
+            <tr>
+              <th scope="col">Name</th>
+              <th scope="col">Created</th>
+              <th scope="col">Expires</th>
+              <th scope="col">Last used</th>
+              <th scope="col">Actions</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(list.data ?? []).length === 0 ? (
+              <tr>
+                <td colSpan={5} className="muted">
+                  No API tokens.
+                </td>
+              </tr>
+            ) : (
+              (list.data ?? []).map((t) => (
+                <tr key={t.id}>
+                  <td>{t.name}</td>
+                  <td>{fmtTime(t.createdAt)}</td>
+                  <td>{t.expiresAt ? fmtTime(t.expiresAt) : 'never'}</td>
+                  <td>{fmtTime(t.lastUsedAt)}</td>
+                  <td className="actions">
+                    <button type="button" className="danger" onClick={() => void revoke(t)} aria-label={`Revoke the token ${t.name}`}>
+                      Revoke
+                    </button>
+                  </td>
+                </tr>
+              ))
+            )}
+          </tbody>
+        </table>
+      </div>
+      <form className="subform" onSubmit={(e) => void create(e)} aria-labelledby="new-token">
+        <h3 id="new-token">New API token</h3>
+        <div className="filters">
+          <div className="field">
+            <label htmlFor="token-name">Name</label>
+            <input id="token-name" required value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. nightly report script" />
+          </div>
+          <div className="field">
+            <label htmlFor="token-days">Expires after (days, empty: never)</label>
+            <input id="token-days" inputMode="numeric" value={days} onChange={(e) => setDays(e.target.value)} />
+          </div>
+        </div>
+        <div className="actions">
+          <button type="submit" className="primary" disabled={name.trim() === ''}>
+            Create token
+          </button>
+        </div>
+      </form>
+    </Section>
+  );
+}
+
+const AUDIT_PAGE = 50;
+
+function AuditLog({ changes }: { changes: number }) {
+  const [before, setBefore] = useState<number[]>([]);
+  const cursor = before[before.length - 1];
+  const page = useLoad(() => get<{ entries: AuditEntry[]; next?: number }>('/audit', { limit: AUDIT_PAGE, before: cursor }), [cursor, changes]);
+  return (
+    <Section
+      title="Audit log"
+      actions={
+        <>
+          {before.length > 0 ? (
+            <button type="button" onClick={() => setBefore(before.slice(0, -1))}>
+              Newer
+            </button>
+          ) : null}
+          {page.data?.next !== undefined ? (
+            <button type="button" onClick={() => setBefore([...before, page.data!.next!])}>
+              Older
+            </button>
+          ) : null}
+        </>
+      }
+    >
+      <ErrorBox error={page.error} />
+      {page.loading && !page.data ? <Loading /> : null}
+      <div className="table-scroll">
+        <table className="table compact" data-testid="audit-log">
+          <thead>
+            <tr>
+              <th scope="col">When</th>
+              <th scope="col">Who</th>
+              <th scope="col">Action</th>
+              <th scope="col">Target</th>
+              <th scope="col">Tenant</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(page.data?.entries ?? []).length === 0 ? (
+              <tr>
+                <td colSpan={5} className="muted">
+                  Nothing recorded yet.
+                </td>
+              </tr>
+            ) : (
+              (page.data?.entries ?? []).map((e) => (
+                <tr key={e.seq} data-action={e.action}>
+                  <td>{fmtTime(e.at)}</td>
+                  <td>{e.actor}</td>
+                  <td className="mono">{e.action}</td>
+                  <td className="mono">{e.target ?? ''}</td>
+                  <td>{e.tenantId ?? ''}</td>
+                </tr>
+              ))
+            )}
+          </tbody>
+        </table>
+      </div>
+    </Section>
+  );
+}
