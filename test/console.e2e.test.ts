@@ -413,6 +413,15 @@ describe('web console (browser)', () => {
     await helpdesk.getByText('active', { exact: true }).waitFor();
     await page.getByRole('button', { name: 'Disable helpdesk' }).click();
     await helpdesk.getByText('disabled', { exact: true }).waitFor();
+    // Tenants: create one, flight a Test provider for it.
+    await page.getByLabel(/^Tenant id/).fill('district-42');
+    await page.getByLabel('Tenant name').fill('Springfield Public Schools');
+    await page.getByRole('button', { name: 'Create tenant' }).click();
+    await page.getByText('Tenant Springfield Public Schools created.').waitFor();
+    const tenantRow = page.getByTestId('tenants').locator('tr[data-tenant="district-42"]');
+    await tenantRow.getByText('none').waitFor();
+    await tenantRow.getByRole('button', { name: 'Flight' }).click();
+    await tenantRow.getByRole('button', { name: /^Remove the flight of .+ for district-42$/ }).waitFor();
     await page.getByLabel('Name', { exact: true }).fill('report script');
     await page.getByRole('button', { name: 'Create token' }).click();
     const tokenBox = page.getByRole('region', { name: /Token report script/ });
@@ -420,7 +429,7 @@ describe('web console (browser)', () => {
     assert.match(await tokenBox.getByLabel('Token').inputValue(), /^rsa_/, 'the API token is shown once');
     await tokenBox.getByRole('button', { name: 'I have stored it' }).click();
     const audit = page.getByTestId('audit-log');
-    for (const action of ['user.create', 'user.update', 'token.create']) await audit.locator(`tr[data-action="${action}"]`).first().waitFor();
+    for (const action of ['user.create', 'user.update', 'tenant.create', 'provider.flight', 'token.create']) await audit.locator(`tr[data-action="${action}"]`).first().waitFor();
     await assertLabelled(page, 'accounts');
     await assertFitsWidth(page, 'accounts');
     await shot(page, '11-accounts');

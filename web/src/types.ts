@@ -9,6 +9,19 @@ export interface User {
   tenantId?: string;
 }
 
+export interface Tenant {
+  id: string;
+  name: string;
+  createdAt: string;
+}
+
+export interface Flight {
+  tenantId: string;
+  providerId: string;
+  by: string;
+  at: string;
+}
+
 /** An admin account as `GET /users` lists it. */
 export interface Account extends User {
   createdAt: string;

@@ -8,7 +8,7 @@ import { api, errorText, get, post } from '../api.ts';
 import { useSession } from '../app.tsx';
 import { Badge, ErrorBox, fmtTime, Loading, Notice, SecretOnce, Section, useLoad } from '../components/ui.tsx';
 import { seg, useTitle } from '../router.tsx';
-import type { Account, ApiTokenInfo, AuditEntry, Role } from '../types.ts';
+import type { Account, ApiTokenInfo, AuditEntry, Flight, Provider, Role, Tenant } from '../types.ts';
 
 const ROLES: ReadonlyArray<{ id: Role; label: string }> = [
   { id: 'viewer', label: 'viewer (reads)' },
@@ -24,8 +24,9 @@ export function AccountsPage() {
   return (
     <>
       <h1>Accounts &amp; audit</h1>
-      <p className="lead">Who may use this console and the admin API, your API tokens for scripts, and what admins did.</p>
+      <p className="lead">Who may use this console and the admin API, the tenants (districts) they work in, your API tokens for scripts, and what admins did.</p>
       <Accounts onChange={changed} />
+      <Tenants onChange={changed} />
       <Tokens onChange={changed} />
       <AuditLog changes={changes} />
     </>
@@ -158,6 +159,143 @@ function Accounts({ onChange }: { onChange: () => void }) {
         </form>
       )}
     </Section>
+  );
+}
+
+function Tenants({ onChange }: { onChange: () => void }) {
+  const { me } = useSession();
+  const installation = me.user.role === 'installation_admin';
+  const list = useLoad(() => get<{ tenants: Tenant[] }>('/tenants').then((r) => r.tenants), []);
+  const [error, setError] = useState<string>();
+  const [notice, setNotice] = useState<string>();
+  const [id, setId] = useState('');
+  const [name, setName] = useState('');
+
+  const create = async (e: FormEvent): Promise<void> => {
+    e.preventDefault();
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      await post('/tenants', { id: id.trim(), name: name.trim() });
+      setNotice(`Tenant ${name.trim()} created.`);
+      setId('');
+      setName('');
+      onChange();
+      await list.reload();
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+
+  return (
+    <Section title="Tenants">
+      <p className="muted">Each district is a tenant: its connections, data and tenant accounts stay apart from the others. Test providers of the SDS catalog can be chosen in a tenant once flighted for it.</p>
+      <ErrorBox error={list.error ?? error} />
+      <Notice text={notice} />
+      {list.loading && !list.data ? <Loading /> : null}
+      <div className="table-scroll">
+        <table className="table" data-testid="tenants">
+          <thead>
+            <tr>
+              <th scope="col">Id</th>
+              <th scope="col">Name</th>
+              <th scope="col">Created</th>
+              <th scope="col">Flighted Test providers</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(list.data ?? []).map((t) => (
+              <tr key={t.id} data-tenant={t.id}>
+                <td className="mono">{t.id}</td>
+                <td>{t.name}</td>
+                <td>{fmtTime(t.createdAt)}</td>
+                <td>
+                  <Flights tenantId={t.id} canEdit={installation} onChange={onChange} />
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      {installation ? (
+        <form className="subform" onSubmit={(e) => void create(e)} aria-labelledby="new-tenant">
+          <h3 id="new-tenant">New tenant</h3>
+          <div className="filters">
+            <div className="field">
+              <label htmlFor="tenant-id">Tenant id (letters, digits, dashes)</label>
+              <input id="tenant-id" required value={id} onChange={(e) => setId(e.target.value)} placeholder="e.g. district-42" />
+            </div>
+            <div className="field">
+              <label htmlFor="tenant-name">Tenant name</label>
+              <input id="tenant-name" required value={name} onChange={(e) => setName(e.target.value)} placeholder="e.g. Springfield Public Schools" />
+            </div>
+          </div>
+          <div className="actions">
+            <button type="submit" className="primary" disabled={id.trim() === '' || name.trim() === ''}>
+              Create tenant
+            </button>
+          </div>
+        </form>
+      ) : null}
+    </Section>
+  );
+}
+
+/** A tenant's flights, with add (a Test provider not yet flighted) and remove for installation admins. */
+function Flights({ tenantId, canEdit, onChange }: { tenantId: string; canEdit: boolean; onChange: () => void }) {
+  const flights = useLoad(() => get<{ flights: Flight[] }>(`/tenants/${seg(tenantId)}/flights`).then((r) => r.flights), [tenantId]);
+  const tests = useLoad(
+    () => (canEdit ? get<{ providers: Provider[] }>('/providers', { tenant: tenantId, status: 'Test' }).then((r) => r.providers) : Promise.resolve([] as Provider[])),
+    [tenantId, canEdit],
+  );
+  const [pick, setPick] = useState('');
+  const [error, setError] = useState<string>();
+  const flighted = new Set((flights.data ?? []).map((f) => f.providerId));
+  const candidates = (tests.data ?? []).filter((p) => !flighted.has(p.id));
+  const change = async (what: () => Promise<unknown>): Promise<void> => {
+    setError(undefined);
+    try {
+      await what();
+      onChange();
+      await Promise.all([flights.reload(), tests.reload()]);
+    } catch (err) {
+      setError(errorText(err));
+    }
+  };
+  return (
+    <div className="flights">
+      <ErrorBox error={flights.error ?? error} />
+      {(flights.data ?? []).length === 0 ? <span className="muted">none</span> : null}
+      <ul className="plain">
+        {(flights.data ?? []).map((f) => (
+          <li key={f.providerId}>
+            <span className="mono">{f.providerId}</span> <span className="muted">by {f.by}, {fmtTime(f.at)}</span>{' '}
+            {canEdit ? (
+              <button type="button" className="link-button" onClick={() => void change(() => api('DELETE', `/tenants/${seg(tenantId)}/flights/${seg(f.providerId)}`))} aria-label={`Remove the flight of ${f.providerId} for ${tenantId}`}>
+                remove
+              </button>
+            ) : null}
+          </li>
+        ))}
+      </ul>
+      {canEdit && candidates.length > 0 ? (
+        <div className="inline-form">
+          <label htmlFor={`flight-${tenantId}`} className="visually-hidden">
+            Test provider to flight for {tenantId}
+          </label>
+          <select id={`flight-${tenantId}`} value={pick || candidates[0]!.id} onChange={(e) => setPick(e.target.value)}>
+            {candidates.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.name}
+              </option>
+            ))}
+          </select>{' '}
+          <button type="button" onClick={() => void change(() => api('PUT', `/tenants/${seg(tenantId)}/flights/${seg(pick || candidates[0]!.id)}`))}>
+            Flight
+          </button>
+        </div>
+      ) : null}
+    </div>
   );
 }
 
