@@ -83,6 +83,15 @@ async function liveRows(store: Store, connectionId: string): Promise<Record<stri
   return out;
 }
 
+/** A short account of how two `liveRows` maps differ (the assertion's own diff cuts long maps). */
+function rowDiff(actual: Record<string, string>, expected: Record<string, string>): string {
+  const missing = Object.keys(expected).filter((k) => !(k in actual));
+  const extra = Object.keys(actual).filter((k) => !(k in expected));
+  const changed = Object.keys(expected).filter((k) => k in actual && actual[k] !== expected[k]);
+  const some = (l: string[]): string => `${l.length}${l.length > 0 ? ` e.g. ${l.sort().slice(0, 5).join(', ')}` : ''}`;
+  return `missing ${some(missing)}; extra ${some(extra)}; changed ${some(changed)}`;
+}
+
 forEachDialect(
   'workers',
   ({ it, freshUrl }) => {
@@ -224,7 +233,7 @@ forEachDialect(
         const rows = await liveRows(store, c.id);
         let total = 0;
         for (const coll of COLLECTIONS) {
-          assert.deepEqual(rows[coll], fresh[i]![coll], `${c.name} ${coll}: same live ids and content hashes as a fresh full sync`);
+          assert.deepEqual(rows[coll], fresh[i]![coll], `${c.name} ${coll}: same live ids and content hashes as a fresh full sync (${rowDiff(rows[coll]!, fresh[i]![coll]!)})`);
           total += Object.keys(rows[coll]!).length;
         }
         assert.ok(total > 0, `${c.name} has rows`);
