@@ -7,31 +7,12 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
-import { ADMIN_PASSWORD, as, startAdmin, tokenCaller } from '../src/http/admin/test-support.ts';
+import { ADMIN_PASSWORD, as, readEvents, startAdmin, tokenCaller } from '../src/http/admin/test-support.ts';
 import { SyncQueue } from '../src/services/queue.ts';
 import { startSyncWorker } from '../src/services/sync-worker.ts';
 import { startSimulator } from '../src/simulate/server.ts';
 import { forEachDialect } from '../src/store/test-dialects.ts';
 
-async function readEvents(url: string, headers: Record<string, string>): Promise<Array<{ event: string; data: any }>> {
-  const res = await fetch(url, { headers, signal: AbortSignal.timeout(60_000) });
-  assert.equal(res.status, 200);
-  const events: Array<{ event: string; data: any }> = [];
-  const decoder = new TextDecoder();
-  let buf = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
-    let i: number;
-    while ((i = buf.indexOf('\n\n')) !== -1) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      const event = /^event: (.+)$/m.exec(block)?.[1];
-      const data = /^data: (.+)$/m.exec(block)?.[1];
-      if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) });
-    }
-  }
-  return events;
-}
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
   const end = Date.now() + ms;

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
-import { ADMIN_PASSWORD, as, login, startAdmin, tokenCaller, type Caller } from '../src/http/admin/test-support.ts';
+import { ADMIN_PASSWORD, as, login, readEvents, startAdmin, tokenCaller, type Caller } from '../src/http/admin/test-support.ts';
 import { startSimulator } from '../src/simulate/server.ts';
 import { emptyIssueSummary } from '../src/store/run-repository.ts';
 import type { Store } from '../src/store/store.ts';
@@ -224,27 +224,6 @@ describe('admin API tenant isolation', () => {
   });
 });
 
-/** Reads a server-sent event stream until `done` (or the deadline); returns the events in order. */
-async function readEvents(url: string, headers: Record<string, string>, deadlineMs = 60_000): Promise<Array<{ event: string; data: any }>> {
-  const res = await fetch(url, { headers, signal: AbortSignal.timeout(deadlineMs) });
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
-  const events: Array<{ event: string; data: any }> = [];
-  const decoder = new TextDecoder();
-  let buf = '';
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buf += decoder.decode(chunk, { stream: true });
-    let i: number;
-    while ((i = buf.indexOf('\n\n')) !== -1) {
-      const block = buf.slice(0, i);
-      buf = buf.slice(i + 2);
-      const event = /^event: (.+)$/m.exec(block)?.[1];
-      const data = /^data: (.+)$/m.exec(block)?.[1];
-      if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) });
-    }
-  }
-  return events;
-}
 
 async function waitForRun(app: FastifyInstance, caller: Caller, runId: number): Promise<Record<string, any>> {
   const deadline = Date.now() + 60_000;

@@ -3,6 +3,7 @@
  * (cheap scrypt, a known first admin), and sign-in helpers that return what a browser or a script
  * would send.
  */
+import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { openStore, type Store } from '../../store/store.ts';
@@ -82,4 +83,26 @@ export async function tokenCaller(app: FastifyInstance, username: string, passwo
 /** `app.inject` as `caller`. */
 export function as(app: FastifyInstance, caller: Caller, req: InjectOptions): Promise<LightMyRequestResponse> {
   return app.inject({ ...req, headers: { ...(req.headers as Record<string, string> | undefined), ...caller.headers } }) as Promise<LightMyRequestResponse>;
+}
+
+/** Reads a server-sent event stream until `done` (or the deadline); returns the events in order. */
+export async function readEvents(url: string, headers: Record<string, string>, deadlineMs = 60_000): Promise<Array<{ event: string; data: any }>> {
+  const res = await fetch(url, { headers, signal: AbortSignal.timeout(deadlineMs) });
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/event-stream/);
+  const events: Array<{ event: string; data: any }> = [];
+  const decoder = new TextDecoder();
+  let buf = '';
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    buf += decoder.decode(chunk, { stream: true });
+    let i: number;
+    while ((i = buf.indexOf('\n\n')) !== -1) {
+      const block = buf.slice(0, i);
+      buf = buf.slice(i + 2);
+      const event = /^event: (.+)$/m.exec(block)?.[1];
+      const data = /^data: (.+)$/m.exec(block)?.[1];
+      if (event !== undefined && data !== undefined) events.push({ event, data: JSON.parse(data) });
+    }
+  }
+  return events;
 }
