@@ -85,7 +85,7 @@ forEachDialect(
         return { action: 'complete', output: { ran: 'once' } };
       });
       await until(() => finished, 20_000, 'long handler finished');
-      await until(async () => (await queue.jobs({ connectionId: 'live' }))[0]?.state === 'completed', 5000, 'live job completed');
+      await until(async () => (await queue.jobs({ connectionId: 'live' }))[0]?.state === 'completed', 15_000, 'live job completed');
       const live = (await queue.jobs({ connectionId: 'live' }))[0]!;
       assert.equal(live.id, jobId);
       assert.equal(live.retryCount, 0, 'never expired while its worker lived');
@@ -129,7 +129,7 @@ forEachDialect(
       await c.connect();
       t.after(() => c.end());
       await c.query(`update pgboss.job set retry_count = retry_count + 1, started_on = now() where name = $1 and id = $2`, [SYNC_QUEUE, jobId]);
-      await until(() => lostSeen, 5000, 'the handler saw its job lost');
+      await until(() => lostSeen, 15_000, 'the handler saw its job lost');
       await new Promise((r) => setTimeout(r, 300));
       const [job] = await queue.jobs({ connectionId: 'c' });
       assert.equal(job?.state, 'active', 'the other attempt is left active for its holder');
@@ -145,12 +145,12 @@ forEachDialect(
       const b = make('b');
       t.after(() => Promise.all([a.stop(), b.stop()]));
       a.start();
-      await until(() => a.isLeader, 5000, 'a leads');
+      await until(() => a.isLeader, 15_000, 'a leads');
       b.start();
       await new Promise((r) => setTimeout(r, 600));
       assert.equal(b.isLeader, false, 'b stands by while a leads');
       await a.stop();
-      await until(() => b.isLeader, 5000, 'b takes over');
+      await until(() => b.isLeader, 15_000, 'b takes over');
       assert.deepEqual(events, ['a+', 'a-', 'b+']);
 
       // The leader's session is killed (a network cut, an admin): it steps down; someone leads again.
@@ -162,8 +162,8 @@ forEachDialect(
       t.after(() => admin.end());
       await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where application_name = 'rostersync-leader-test' and pid <> pg_backend_pid()
         and pid in (select pid from pg_locks where locktype = 'advisory' and granted)`);
-      await until(() => events.includes('b-'), 5000, 'b noticed it lost its session');
-      await until(() => b.isLeader || c.isLeader, 5000, 'a leader again');
+      await until(() => events.includes('b-'), 15_000, 'b noticed it lost its session');
+      await until(() => b.isLeader || c.isLeader, 15_000, 'a leader again');
       assert.ok(!(b.isLeader && c.isLeader), 'never two leaders');
     });
 
@@ -194,8 +194,8 @@ forEachDialect(
 
       // The leader goes away: the other node takes over, decides the same, and the queue keeps one job.
       await nodes[leader]!.stop();
-      await until(() => nodes[1 - leader]!.isLeader, 5000, 'the standby leads');
-      await until(() => nodes[1 - leader]!.status().lastScanAt !== undefined, 5000, 'the new leader scanned');
+      await until(() => nodes[1 - leader]!.isLeader, 15_000, 'the standby leads');
+      await until(() => nodes[1 - leader]!.status().lastScanAt !== undefined, 15_000, 'the new leader scanned');
       jobs = await queues[0]!.jobs();
       assert.equal(jobs.length, 1, 'still one job after the takeover');
     });
