@@ -247,7 +247,6 @@ class RunReleased extends Error {}
 /** The provider's order broke the sorted-mode assumption: re-read the collection in general mode. */
 class OrderBroken extends Error {}
 
-
 function emptyCounts(): EntityCounts {
   return {
     outcome: 'skipped',

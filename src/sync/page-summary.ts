@@ -89,5 +89,9 @@ export function matchesLive(summary: PageSummary, rows: ReadonlyArray<readonly [
   return ids.length === summary.count && pairsDigest(ids, fps) === summary.agg;
 }
 
-/** Ids whose JS order may differ from the store's (UTF-16 vs code point): same rule as the sorted read. */
+/**
+ * Characters whose UTF-16 order (JS `<`) differs from UTF-8 byte order (the SQL key order):
+ * surrogates and U+E000–U+FFFF. Ids containing them break the sorted read (the collection is read in
+ * general mode) and are never summarised.
+ */
 export const ORDER_UNSAFE = /[\uD800-\uFFFF]/;
