@@ -48,6 +48,7 @@ export function createSdsCodec(toggles: Toggles): SdsCodec {
     canonicalJson: DEFAULT_CODEC.canonicalJson,
     references: true,
     stats: validator.stats,
+    worker: { module: import.meta.url, factory: 'createSdsCodec', args: [{ ...toggles }] },
     readEntity(collection: CollectionName, raw: unknown): { record?: AnyEntity; issues: DataIssue[]; skipped?: boolean } {
       const res = DEFAULT_CODEC.readEntity(collection, raw);
       const record = res.record;

@@ -2,6 +2,7 @@
  * The "sync a connection" service: the one composition of source (HTTP client) + sync (runner) +
  * store that both the CLI and, later, the HTTP admin API call.
  */
+import type { PrepPool } from '../sync/prep-pool.ts';
 import type { CollectionName } from '../oneroster/types.ts';
 import { OneRosterClient } from '../source/oneroster-client.ts';
 import { parseConnection, type ConnectionConfig } from '../source/connection.ts';
@@ -133,6 +134,8 @@ export interface SyncConnectionOptions {
   toggles?: Toggles;
   /** `full` (default) or `delta` (`dateLastModified>` the connection's cursor; issue 4). */
   mode?: 'full' | 'delta';
+  /** Page preparation threads (`RunSyncOptions.prepPool`); default the process's shared pool. */
+  prepPool?: PrepPool | null;
   /** Plan only: nothing is applied; the plan is kept as the run's `changes` (applied = 0). */
   dryRun?: boolean;
   /** Continue a killed run from its staged pages (default true); false: fail it and start over. */
@@ -203,6 +206,7 @@ export async function syncConnection(options: SyncConnectionOptions): Promise<Sy
       ...(options.resume === false ? { resume: false } : {}),
       ...(approval ? { approval } : {}),
       ...(codec ? { codec } : {}),
+      ...(options.prepPool !== undefined ? { prepPool: options.prepPool } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.signal ? { signal: options.signal } : {}),

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { OneRosterClient, parseLinkHeader, type PageRead } from './oneroster-client.ts';
 import { SourceError } from './errors.ts';
-import type { FetchedPage } from './page-reader.ts';
+import type { FetchedPage, PageOffload } from './page-reader.ts';
+import { parseEnvelope } from './http-client.ts';
 import { API, fakeClock, startServer, testConnection, users, type TestServer } from './test-support.ts';
 
 interface Behaviour {
@@ -220,6 +221,50 @@ test('prefetch: page N+1 is requested while the consumer works on page N (one in
   for (let k = 0; k < 4; k++) assert.ok(srv.hits[k + 1]!.at < doneAt[k]!, `request ${k + 1} should start before page ${k} is processed`);
   assert.equal(srv.peak(), 1);
   assert.equal(read.stats.maxInFlight, 1);
+});
+
+test('offloaded parsing: one more page ahead, never more than the concurrency cap at the server; ids checked', async (t) => {
+  const data = [...users(0, 25), { sourcedId: 'u3' }, ...users(25, 14)];
+  const srv = await pagingServer({ data, clamp: 10, delayMs: 20 });
+  t.after(() => srv.close());
+  const client = new OneRosterClient(testConnection(srv.baseUrl));
+  t.after(() => client.close());
+  let parsed = 0;
+  // Parses "elsewhere" (here: after a delay), as prep-pool.ts does in a worker thread.
+  const offload: PageOffload = {
+    wants: () => true,
+    parse: async (raw, res) => {
+      await new Promise((r) => setTimeout(r, 40));
+      const env = parseEnvelope(raw, res, { expectKey: 'users', expectShape: 'array' });
+      const items = env.body['users'] as Array<{ sourcedId: string }>;
+      parsed++;
+      return { count: items.length, ids: items.map((u) => u.sourcedId), warnings: env.warnings, result: items.map((u) => u.sourcedId) };
+    },
+  };
+  const read = client.readPages('users', { offload });
+  const pages = await collect(read, () => new Promise((r) => setTimeout(r, 10)));
+  assert.equal(parsed, pages.length + 1, 'the empty page that ends the read is parsed too');
+  assert.deepEqual(pages.flatMap((p) => p.offloaded!.result as string[]), data.map((u) => u.sourcedId), 'every record once, in order');
+  for (const p of pages) assert.deepEqual(p.items, []);
+  assert.equal(srv.peak(), 1, 'the connection allows one request at a time');
+  assert.equal(read.stats.maxInFlight, 2, 'the next page is requested while this one is parsed');
+  assert.equal(read.stats.duplicateCount, 1);
+  assert.deepEqual(read.stats.duplicates, ['u3']);
+  assert.equal(read.stats.items, 40);
+});
+
+test('offloaded parsing: a rejected parse fails the read with its error', async (t) => {
+  const srv = await pagingServer({ data: users(0, 30), clamp: 10 });
+  t.after(() => srv.close());
+  const client = new OneRosterClient(testConnection(srv.baseUrl));
+  t.after(() => client.close());
+  const offload: PageOffload = {
+    wants: () => true,
+    parse: async () => {
+      throw new SourceError('bad_envelope', 'no wrapper', { path: '/users', status: 200 });
+    },
+  };
+  await assert.rejects(collect(client.readPages('users', { offload })), (err: unknown) => err instanceof SourceError && err.code === 'bad_envelope');
 });
 
 test('prefetch at concurrency 3: speculative pages, re-issued when the page length changes', async (t) => {

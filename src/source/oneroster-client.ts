@@ -18,7 +18,7 @@
  */
 import { SINGULAR_KEY, type CollectionName } from '../oneroster/types.ts';
 import { createHash } from 'node:crypto';
-import type { FetchedPage, PageReader, PageSummary, ReadOptions } from './page-reader.ts';
+import type { FetchedPage, OffloadedBody, PageReader, PageSummary, ReadOptions } from './page-reader.ts';
 import type { ConnectionConfig } from './connection.ts';
 import { SourceError, type ImsxStatus } from './errors.ts';
 import { Hash53Set } from './hash53-set.ts';
@@ -152,6 +152,8 @@ interface PendingPage {
   hash?: string;
   /** The summary `pageHash.known` recognised the body by (the body was left unparsed). */
   known?: PageSummary;
+  /** `ReadOptions.offload` parsed the body (set before `promise` resolves). */
+  offloaded?: OffloadedBody;
 }
 
 /** SHA-256 (base64) of a salt and a response body: `FetchedPage.bodyHash`. */
@@ -217,7 +219,12 @@ export class OneRosterClient implements PageReader {
     counters: RequestCounters,
     sync: () => void,
   ): AsyncGenerator<FetchedPage, void, undefined> {
-    const { signal, pageHash } = options;
+    const { signal, pageHash, offload } = options;
+    // With an offload, one page more is requested ahead: its request waits for a permit like any
+    // other (the connection's concurrency cap holds), and is sent as soon as the previous body has
+    // arrived, while that body is parsed elsewhere. Without it the next request would only start
+    // once the previous page is parsed.
+    const depth = this.prefetch + (offload !== undefined ? 1 : 0);
     const limit = this.config.pageSize;
     const seen = new Hash53Set();
     const linkNextSeen = new Set<string>();
@@ -236,17 +243,32 @@ export class OneRosterClient implements PageReader {
       if (options.filter !== undefined && options.filter !== '') params.push(['filter', options.filter]);
       const pending: PendingPage = { offset: at, controller, promise: undefined as unknown as Promise<JsonResponse> };
       const get: GetJsonOptions = { expectKey: collection, expectShape: 'array', signal: controller.signal, counters };
-      if (pageHash !== undefined) {
+      let offloading = false;
+      if (pageHash !== undefined || offload !== undefined) {
         get.peek = (body) => {
-          const hash = bodyHash(pageHash.salt, body);
-          pending.hash = hash;
-          const known = pageHash.known?.(hash);
-          if (known === undefined) return false;
-          pending.known = known;
-          return true;
+          if (pageHash !== undefined) {
+            const hash = bodyHash(pageHash.salt, body);
+            pending.hash = hash;
+            const known = pageHash.known?.(hash);
+            if (known !== undefined) {
+              pending.known = known;
+              return true;
+            }
+          }
+          offloading = offload !== undefined && offload.wants(body.length);
+          return offloading;
         };
       }
-      pending.promise = this.http.getJson(`/${collection}?${buildQuery(params)}`, get).finally(() => signal?.removeEventListener('abort', onAbort));
+      const label = `/${collection}`;
+      pending.promise = this.http
+        .getJson(`/${collection}?${buildQuery(params)}`, get)
+        .then(async (res) => {
+          if (!offloading || res.raw === undefined) return res;
+          pending.offloaded = await offload!.parse(res.raw, { status: res.status, headers: res.headers, label });
+          const { raw: _parsed, ...rest } = res;
+          return { ...rest, warnings: pending.offloaded.warnings };
+        })
+        .finally(() => signal?.removeEventListener('abort', onAbort));
       // Dropped prefetches reject unobserved; keep them from surfacing as unhandled rejections.
       pending.promise.catch(() => undefined);
       queue.push(pending);
@@ -276,8 +298,9 @@ export class OneRosterClient implements PageReader {
         }
         sync();
         const known = head.known;
-        const items = known === undefined ? (res.body[collection] as unknown[]) : [];
-        const count = known === undefined ? items.length : known.count;
+        const off = head.offloaded;
+        const items = known === undefined && off === undefined ? (res.body[collection] as unknown[]) : [];
+        const count = known !== undefined ? known.count : off !== undefined ? off.count : items.length;
         const pageTotal = parseTotalCount(res.headers['x-total-count']);
         if (pageTotal !== undefined) {
           if (stats.totalHeader === undefined) stats.totalHeader = pageTotal;
@@ -292,9 +315,11 @@ export class OneRosterClient implements PageReader {
         }
 
         // Loop guards: the same content again means the server ignores `offset`.
-        const fingerprint = known === undefined
-          ? `${items.length}|${idOf(items[0]) ?? ''}|${idOf(items[items.length - 1]) ?? ''}|${res.bytes}`
-          : `${known.count}|${known.firstId}|${known.lastId}|${res.bytes}`;
+        const fingerprint = known !== undefined
+          ? `${known.count}|${known.firstId}|${known.lastId}|${res.bytes}`
+          : off !== undefined
+            ? `${off.count}|${off.ids[0] ?? ''}|${off.ids[off.count - 1] ?? ''}|${res.bytes}`
+            : `${items.length}|${idOf(items[0]) ?? ''}|${idOf(items[items.length - 1]) ?? ''}|${res.bytes}`;
         if (fingerprint === previousFingerprint) {
           throw new SourceError('paging_loop', `The provider returned the same page of /${collection} twice in a row (offset ${head.offset}); it seems to ignore the offset parameter. Paging cannot complete.`, { path: `/${collection}` });
         }
@@ -314,20 +339,22 @@ export class OneRosterClient implements PageReader {
         // Duplicate sourcedIds across (and within) pages: offset paging drifts when data changes mid-read.
         // (A known page's ids are checked if it is materialized; unread, the caller vouches for its
         // ids: it recognises them as the ones the store holds, in order.)
-        const checkDuplicates = (list: readonly unknown[]): void => {
-          for (const item of list) {
-            const id = idOf(item);
-            if (id === undefined) continue;
+        const checkDuplicates = (list: readonly unknown[], listIds?: ReadonlyArray<string | null>): void => {
+          const n = listIds !== undefined ? listIds.length : list.length;
+          for (let i = 0; i < n; i++) {
+            const id = listIds !== undefined ? listIds[i] : idOf(list[i]);
+            if (id === undefined || id === null) continue;
             if (!seen.add(hash53(id))) {
               stats.duplicateCount++;
               if (stats.duplicates.length < this.maxDuplicateIds) stats.duplicates.push(id);
             }
           }
         };
-        checkDuplicates(items);
+        checkDuplicates(items, off?.ids);
 
         const page: FetchedPage = { collection, offset: head.offset, index, items, bytes: res.bytes, requests: res.requests };
         if (head.hash !== undefined && res.warnings.length === 0) page.bodyHash = head.hash;
+        if (off !== undefined) page.offloaded = off;
         if (known !== undefined) {
           const raw = res.raw!;
           const label = `/${collection}`;
@@ -371,7 +398,7 @@ export class OneRosterClient implements PageReader {
         // Prefetch: keep speculative requests only if they start where this page ended.
         if (queue.length > 0 && (queue[0]!.offset !== offset || count !== step)) dropQueue(true);
         step = count;
-        while (queue.length < this.prefetch) {
+        while (queue.length < depth) {
           const last = queue[queue.length - 1];
           const at = last === undefined ? offset : last.offset + step;
           if (total !== undefined && at >= total && queue.length > 0) break;

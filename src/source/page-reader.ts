@@ -1,4 +1,5 @@
 import type { CollectionName } from '../oneroster/types.ts';
+import type { ImsxStatus } from './errors.ts';
 
 /** One page of a collection as the provider sent it. Items are untrusted (`unknown`) until parsed. */
 export interface FetchedPage {
@@ -30,6 +31,33 @@ export interface FetchedPage {
    */
   known?: PageSummary;
   materialize?: () => unknown[];
+  /**
+   * With `ReadOptions.offload`: what the offload made of the body (`items` is then empty). Its
+   * `count` items advance the paging position.
+   */
+  offloaded?: OffloadedBody;
+}
+
+/** A page body parsed elsewhere (`PageOffload`): enough for paging, plus the offload's own result. */
+export interface OffloadedBody {
+  /** Items in the wrapper array. */
+  count: number;
+  /** Each item's `sourcedId` as sent when it is a string, else null (paging loop and duplicate checks). */
+  ids: Array<string | null>;
+  /** The envelope's non-success `statusInfoSet` entries. */
+  warnings: ImsxStatus[];
+  /** Whatever the offload made of the items, for the reader's caller. */
+  result: unknown;
+}
+
+/**
+ * Parses 2xx page bodies off the reader's thread (sync/prep-pool.ts: a worker thread that also
+ * prepares the records). `parse` checks the envelope as `parseEnvelope` does and rejects with the
+ * same `bad_envelope` SourceError. `wants` may decline a body (e.g. a small one, cheaper to parse here).
+ */
+export interface PageOffload {
+  wants(bytes: number): boolean;
+  parse(raw: Buffer, res: { status: number; headers: Record<string, string>; label: string }): Promise<OffloadedBody>;
 }
 
 /**
@@ -55,6 +83,8 @@ export interface ReadOptions {
    * recognises is handed over unparsed (`FetchedPage.known`).
    */
   pageHash?: { salt: string; known?: (hash: string) => PageSummary | undefined };
+  /** Parse page bodies through this (see `PageOffload`); a page it parsed carries `offloaded`. */
+  offload?: PageOffload;
 }
 
 /**

@@ -45,6 +45,7 @@ import { fieldDiff } from './field-diff.ts';
 import { ReferenceSets, checkStagedReferences, crossCheckFor, selfReferencing, type CrossCheck } from './reference-check.ts';
 import { emptyPrepTimings, normalizing, prepareRecord, readItem, type PrepTimings, type PreparedEntry, type ReadResult } from './page-prep.ts';
 import { PageSource, type PageTicket, type PreparedPage } from './page-source.ts';
+import { sharedPrepPool, type PrepPool } from './prep-pool.ts';
 import { ORDER_UNSAFE, PageSummaryBuilder, matchesLive, pageHashSalt } from './page-summary.ts';
 import {
   DEFAULT_POLICY,
@@ -150,6 +151,11 @@ export interface RunSyncOptions {
   entities?: readonly CollectionName[];
   onProgress?: (progress: SyncProgress) => void;
   codec?: RecordCodec;
+  /**
+   * Worker threads that parse and prepare pages while this thread writes (prep-pool.ts). Default:
+   * the process's shared pool; `null`: every page is prepared on this thread.
+   */
+  prepPool?: PrepPool | null;
   policy?: Partial<SyncPolicy>;
   signal?: AbortSignal;
   /** Identifies this process in `runs.lease_owner`. Default `<host>:<pid>`. */
@@ -383,7 +389,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   /** With reference checks: what each target collection holds after the apply, and the check of the collection being read. */
   const refSets = new ReferenceSets(store.staging, runId, connectionId);
   /** Pages with their records prepared (page-prep.ts) as they arrive. */
-  const source = new PageSource(reader, codec);
+  const source = new PageSource(reader, codec, options.prepPool === undefined ? sharedPrepPool() : (options.prepPool ?? undefined));
   const ingested: ReadonlySet<CollectionName> = new Set(collections);
   let cross: CrossCheck | undefined;
   /** The collection whose cross check is still to be built (lazily, see pullCollection). */

@@ -12,6 +12,8 @@
 import type { DataIssue } from '../oneroster/issues.ts';
 import type { AnyEntity, CollectionName, Status } from '../oneroster/types.ts';
 import { checkReferences } from '../sds/rules.ts';
+import type { ImsxStatus } from '../source/errors.ts';
+import { parseEnvelope } from '../source/http-client.ts';
 import { recordValues, type ColumnValue } from '../store/entity-columns.ts';
 import { hashCanonical, jsonEqual, rawFingerprint, type RecordCodec } from './record-codec.ts';
 import { refsOf, type CrossCheck } from './reference-check.ts';
@@ -162,4 +164,35 @@ export function prepareItems(c: CollectionName, items: readonly unknown[], optio
       return { id: read.id, fp, cleanId: read.id !== undefined && read.id === cleanRawId(item), prep: prepareRecord(c, item, json, read, codec, options.cross, t) };
     }),
   );
+}
+
+/** A page body parsed and prepared (`prepareBody`). */
+export interface PreparedBodyParts {
+  count: number;
+  /** Each item's `sourcedId` as sent when it is a string, else null. */
+  ids: Array<string | null>;
+  warnings: ImsxStatus[];
+  entries: PreparedEntry[];
+  t: PrepTimings;
+}
+
+/**
+ * Parses a 2xx page body as `c`'s envelope (throwing `parseEnvelope`'s `bad_envelope` errors) and
+ * prepares its items: what a prep worker does with a body (prep-pool.ts).
+ */
+export function prepareBody(
+  c: CollectionName,
+  raw: Buffer,
+  res: { status: number; headers: Record<string, string>; label: string },
+  options: PrepareOptions,
+): PreparedBodyParts {
+  const env = parseEnvelope(raw, res, { expectKey: c, expectShape: 'array' });
+  const items = env.body[c] as unknown[];
+  const ids = items.map((item) => {
+    const id = item !== null && typeof item === 'object' ? (item as { sourcedId?: unknown }).sourcedId : undefined;
+    return typeof id === 'string' ? id : null;
+  });
+  const t = emptyPrepTimings();
+  const entries = prepareItems(c, items, options, t);
+  return { count: items.length, ids, warnings: env.warnings, entries, t };
 }

@@ -17,7 +17,8 @@
  */
 import type { CollectionName } from '../oneroster/types.ts';
 import type { FetchedPage, PageReader, ReadOptions } from '../source/page-reader.ts';
-import { emptyPrepTimings, normalizing, prepareItems, type PrepTimings, type PreparedEntry } from './page-prep.ts';
+import { emptyPrepTimings, normalizing, prepareItems, type PrepTimings, type PrepareOptions, type PreparedEntry } from './page-prep.ts';
+import type { PrepPool, PreparedBody } from './prep-pool.ts';
 import type { RecordCodec } from './record-codec.ts';
 import type { CrossCheck } from './reference-check.ts';
 
@@ -60,9 +61,13 @@ export class PageSource {
   readonly #reader: PageReader;
   readonly #codec: RecordCodec;
 
-  constructor(reader: PageReader, codec: RecordCodec) {
+  readonly #pool: PrepPool | undefined;
+
+  /** @param pool prepares pages in worker threads where it can (prep-pool.ts); undefined: on this thread. */
+  constructor(reader: PageReader, codec: RecordCodec, pool?: PrepPool) {
     this.#reader = reader;
     this.#codec = codec;
+    this.#pool = pool;
   }
 
   /** Pages in order, each prepared by `take()`; throws the reader's error when the read fails. */
@@ -75,7 +80,29 @@ export class PageSource {
       this.prepMs += performance.now() - t0;
       return entries;
     };
-    for await (const { items, materialize, ...page } of this.#reader.readPages(c, read)) {
+    const offload = this.#pool?.offload(c, this.#codec, { eager, cross });
+    try {
+      yield* this.#tickets(c, offload !== undefined ? { ...read, offload } : read, { eager, ahead }, prepare, prep);
+    } finally {
+      offload?.close();
+    }
+  }
+
+  async *#tickets(
+    c: CollectionName,
+    read: ReadOptions,
+    { eager, ahead }: { eager: boolean; ahead: boolean },
+    prepare: (items: readonly unknown[], t: PrepTimings) => PreparedEntry[],
+    prep: PrepareOptions,
+  ): AsyncIterable<PageTicket> {
+    for await (const { items, materialize, offloaded, ...page } of this.#reader.readPages(c, read)) {
+      if (offloaded !== undefined) {
+        // Parsed and prepared by a worker thread (prep-pool.ts).
+        const { entries, t } = offloaded.result as PreparedBody;
+        const prepared: PreparedPage = { ...page, count: offloaded.count, entries, t };
+        yield { take: async () => prepared };
+        continue;
+      }
       const t = emptyPrepTimings();
       const known = page.known;
       if (known !== undefined && materialize !== undefined) {

@@ -28,10 +28,64 @@ export interface RecordCodec {
    * record, optional ones drop the value. The SDS codec turns this on.
    */
   readonly references?: boolean;
+  /**
+   * How a worker thread builds this same codec (prep-pool.ts prepares pages off the sync's thread);
+   * absent: pages are prepared on the sync's thread. The factory must return a codec whose output
+   * equals this one's for every input.
+   */
+  readonly worker?: CodecRecipe;
+  /** Counters the codec keeps while it reads (e.g. the SDS codec's filter stats); a worker's are added in. */
+  readonly stats?: object;
+}
+
+/** A module URL, an exported factory and its (structured-cloneable) arguments. */
+export interface CodecRecipe {
+  module: string;
+  factory: string;
+  args: readonly unknown[];
+}
+
+/** Numbers, possibly nested in objects. */
+export interface CodecCounters {
+  [k: string]: number | CodecCounters;
+}
+
+/** A copy of the numbers in `stats` (nested objects too), which are zeroed: a worker's counters of one page. */
+export function takeCounters(stats: object): CodecCounters {
+  const c = stats as Record<string, unknown>;
+  const out: CodecCounters = {};
+  for (const [k, v] of Object.entries(c)) {
+    if (typeof v === 'number') {
+      out[k] = v;
+      c[k] = 0;
+    } else if (typeof v === 'object' && v !== null) out[k] = takeCounters(v);
+  }
+  return out;
+}
+
+/** Adds the numbers of `from` into `stats` (same shape). */
+export function addCounters(stats: object, from: CodecCounters): void {
+  const into = stats as Record<string, unknown>;
+  for (const [k, v] of Object.entries(from)) {
+    const cur = into[k];
+    if (typeof v === 'number') into[k] = (typeof cur === 'number' ? cur : 0) + v;
+    else if (typeof cur === 'object' && cur !== null) addCounters(cur, v);
+    else into[k] = structuredClone(v);
+  }
 }
 
 /** Bump `version` when reader.ts / canonical.ts change their output (see RecordCodec.version). */
-export const DEFAULT_CODEC: RecordCodec = { version: 'reader-2', readEntity, canonicalJson };
+export const DEFAULT_CODEC: RecordCodec = {
+  version: 'reader-2',
+  readEntity,
+  canonicalJson,
+  worker: { module: import.meta.url, factory: 'defaultCodec', args: [] },
+};
+
+/** `DEFAULT_CODEC` (the factory of its worker recipe). */
+export function defaultCodec(): RecordCodec {
+  return DEFAULT_CODEC;
+}
 
 /**
  * Fingerprint of a provider item: sha256 of the codec version and the item's JSON text (the text

@@ -119,6 +119,8 @@ export class ReferenceSets {
 export interface CrossCheck {
   targets: ReadonlySet<CollectionName>;
   has: (t: CollectionName, id: string) => boolean;
+  /** The ids `has` answers from, per target (sent to a prep worker; absent: the check stays on this thread). */
+  sets?: ReadonlyMap<CollectionName, ReadonlySet<string>>;
 }
 
 /**
@@ -135,7 +137,7 @@ export async function crossCheckFor(
   if (targets.size === 0) return undefined;
   const byTarget = new Map<CollectionName, Set<string>>();
   for (const t of targets) byTarget.set(t, await sets.forTarget(t, absenceOf(t)));
-  return { targets, has: (t, id) => byTarget.get(t)?.has(id) ?? true };
+  return { targets, sets: byTarget, has: (t, id) => byTarget.get(t)?.has(id) ?? true };
 }
 
 /** Collections with references into themselves (checked after staging). */

@@ -1,0 +1,157 @@
+/**
+ * Pages prepared in worker threads (prep-pool.ts) must give exactly what the sync's own thread
+ * gives: the same live rows, counts, issues and SDS counters, the same envelope errors, and the
+ * same result when a worker dies mid-read.
+ */
+import { strict as assert } from 'node:assert';
+import { after, before, describe, it } from 'node:test';
+import { syncConnection, type ProviderAccess } from '../services/sync-service.ts';
+import { startSimulator, type RunningSimulator } from '../simulate/server.ts';
+import { SourceError } from '../source/errors.ts';
+import { parseEnvelope } from '../source/http-client.ts';
+import { openStore, type Store } from '../store/store.ts';
+import { liveTable } from '../store/schema.ts';
+import type { CollectionName } from '../oneroster/types.ts';
+import { PrepPool } from './prep-pool.ts';
+import { DEFAULT_CODEC, addCounters, takeCounters } from './record-codec.ts';
+
+const COLLECTIONS: CollectionName[] = ['academicSessions', 'orgs', 'courses', 'users', 'classes', 'enrollments', 'demographics'];
+const toggles = { contacts: true, demographics: true, userFlags: true };
+
+/** Everything a sync leaves that could differ: live rows, issues, and the result's counts. */
+async function snapshot(store: Store, runId: number): Promise<unknown> {
+  const tables: Record<string, unknown[]> = {};
+  for (const c of COLLECTIONS) {
+    tables[c] = await store.db
+      .selectFrom(liveTable(c) as 'live_users')
+      .select(['sourced_id', 'status', 'content_hash', 'data', 'raw', 'raw_fp', 'date_last_modified'])
+      .orderBy('sourced_id')
+      .execute();
+  }
+  const issues = await store.db
+    .selectFrom('run_issues')
+    .select(['seq', 'entity', 'sourced_id', 'severity', 'rule', 'field', 'message'])
+    .where('run_id', '=', runId)
+    .orderBy('seq')
+    .execute();
+  return { tables, issues };
+}
+
+describe('page preparation in worker threads', () => {
+  let sim: RunningSimulator;
+  let access: ProviderAccess;
+
+  before(async () => {
+    // Dirty records give issues, reference errors and SDS counters to compare.
+    sim = await startSimulator({ size: 'small', seed: 7, dirtyRate: 0.03, auth: 'none' });
+    access = { baseUrl: sim.baseUrl, auth: { kind: 'none' }, pageSize: 500 };
+  });
+  after(async () => {
+    await sim.close();
+  });
+
+  const syncWith = async (prepPool: PrepPool | null) => {
+    const store = await openStore({ url: ':memory:' });
+    try {
+      const r = await syncConnection({ store, access, connectionName: 'sim', toggles, optional: { courses: true }, prepPool });
+      const { durationMs: _d, timings: _t, runId, ...result } = r.result;
+      return { result, sds: r.sds, rows: await snapshot(store, runId) };
+    } finally {
+      await store.close();
+    }
+  };
+
+  it('a first sync prepared in a worker equals one prepared on the sync thread', async () => {
+    const pool = new PrepPool({ threads: 1, minBytes: 0 });
+    try {
+      const here = await syncWith(null);
+      const there = await syncWith(pool);
+      assert.ok(pool.counts.pages > 10, `pages prepared by the worker: ${pool.counts.pages}`);
+      assert.equal(pool.counts.fallbacks, 0);
+      const errors = (here.result as { issues: { bySeverity: { error: number } } }).issues.bySeverity.error;
+      assert.ok(errors > 0, 'the dirty district gives errors to compare');
+      assert.deepEqual(there.result, here.result);
+      assert.deepEqual(there.sds, here.sds);
+      assert.deepEqual(there.rows, here.rows);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it('a worker that dies (heap limit) leaves its pages to the sync thread, with the same result', async () => {
+    // 2 MiB cannot even load the modules: every worker dies, each page falls back, and after
+    // three deaths the pool stops offloading.
+    const pool = new PrepPool({ threads: 1, minBytes: 0, heapMiB: 2 });
+    try {
+      const here = await syncWith(null);
+      const there = await syncWith(pool);
+      assert.equal(pool.counts.pages, 0);
+      assert.ok(pool.counts.deaths >= 3, `deaths ${pool.counts.deaths}`);
+      assert.ok(pool.counts.fallbacks >= 1, `fallbacks ${pool.counts.fallbacks}`);
+      assert.deepEqual(there.result, here.result);
+      assert.deepEqual(there.sds, here.sds);
+      assert.deepEqual(there.rows, here.rows);
+    } finally {
+      await pool.close();
+    }
+  });
+});
+
+describe('prep pool envelope errors', () => {
+  const res = { status: 200, headers: { 'content-type': 'text/html' }, label: '/users' };
+  for (const [name, body] of [
+    ['no wrapper key', '{"people": []}'],
+    ['not JSON', '<html>login</html>'],
+    ['wrapper is not an array', '{"users": {"sourcedId": "u1"}}'],
+  ] as const) {
+    it(`${name}: the worker rejects with parseEnvelope's own error`, async () => {
+      const pool = new PrepPool({ threads: 1, minBytes: 0 });
+      try {
+        const offload = pool.offload('users', DEFAULT_CODEC, { eager: true })!;
+        const raw = Buffer.from(body);
+        let expected: unknown;
+        try {
+          parseEnvelope(raw, res, { expectKey: 'users', expectShape: 'array' });
+        } catch (err) {
+          expected = err;
+        }
+        assert.ok(expected instanceof SourceError);
+        await assert.rejects(offload.parse(raw, res), (err: unknown) => {
+          assert.ok(err instanceof SourceError);
+          assert.equal(err.code, expected.code);
+          assert.equal(err.message, expected.message);
+          assert.equal(err.status, 200);
+          assert.equal(err.path, '/users');
+          return true;
+        });
+        offload.close();
+      } finally {
+        await pool.close();
+      }
+    });
+  }
+
+  it('a codec without a worker recipe, or no threads, is not offloaded', () => {
+    const pool = new PrepPool({ threads: 1, minBytes: 0 });
+    const { worker: _w, ...plain } = DEFAULT_CODEC;
+    assert.equal(pool.offload('users', plain, { eager: true }), undefined);
+    assert.equal(new PrepPool({ threads: 0, minBytes: 0 }).offload('users', DEFAULT_CODEC, { eager: true }), undefined);
+    // A reference check whose sets are not at hand stays on the sync's thread.
+    assert.equal(pool.offload('enrollments', DEFAULT_CODEC, { eager: true, cross: { targets: new Set(['users'] as const), has: () => true } }), undefined);
+    const small = pool.offload('users', DEFAULT_CODEC, { eager: true });
+    assert.ok(small);
+    assert.equal(new PrepPool({ threads: 1, minBytes: 1000 }).offload('users', DEFAULT_CODEC, { eager: true })!.wants(999), false);
+  });
+});
+
+describe('codec counters', () => {
+  it('take zeroes what it copies; add sums nested numbers', () => {
+    const worker = { a: 2, nested: { b: 3, c: 0 } };
+    const taken = takeCounters(worker);
+    assert.deepEqual(taken, { a: 2, nested: { b: 3, c: 0 } });
+    assert.deepEqual(worker, { a: 0, nested: { b: 0, c: 0 } });
+    const main = { a: 1, nested: { b: 1, c: 5 } };
+    addCounters(main, taken);
+    assert.deepEqual(main, { a: 3, nested: { b: 4, c: 5 } });
+  });
+});
