@@ -17,8 +17,7 @@
  * offsets (they are counted in `discardedRequests`).
  */
 import { SINGULAR_KEY, type CollectionName } from '../oneroster/types.ts';
-import { createHash } from 'node:crypto';
-import type { FetchedPage, OffloadedBody, PageReader, PageSummary, ReadOptions } from './page-reader.ts';
+import { bodyHash, type FetchedPage, type OffloadedBody, type PageReader, type PageSummary, type ReadOptions } from './page-reader.ts';
 import type { ConnectionConfig } from './connection.ts';
 import { SourceError, type ImsxStatus } from './errors.ts';
 import { Hash53Set } from './hash53-set.ts';
@@ -156,10 +155,6 @@ interface PendingPage {
   offloaded?: OffloadedBody;
 }
 
-/** SHA-256 (base64) of a salt and a response body: `FetchedPage.bodyHash`. */
-export function bodyHash(salt: string, body: Buffer): string {
-  return createHash('sha256').update(salt).update(body).digest('base64');
-}
 
 /** The OneRoster 1.1 client for one connection (see the file comment). Call `close()` when done. */
 export class OneRosterClient implements PageReader {

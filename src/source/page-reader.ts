@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { CollectionName } from '../oneroster/types.ts';
 import type { ImsxStatus } from './errors.ts';
 
@@ -58,6 +59,11 @@ export interface OffloadedBody {
 export interface PageOffload {
   wants(bytes: number): boolean;
   parse(raw: Buffer, res: { status: number; headers: Record<string, string>; label: string }): Promise<OffloadedBody>;
+}
+
+/** SHA-256 (base64) of a salt and a response body: `FetchedPage.bodyHash`. */
+export function bodyHash(salt: string, body: Buffer): string {
+  return createHash('sha256').update(salt).update(body).digest('base64');
 }
 
 /**

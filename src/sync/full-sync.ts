@@ -38,7 +38,7 @@ import { StoreError, isStoreError } from '../store/errors.ts';
 import type { CollectionOutcome, EndpointCounts, EntityCounts, IssueSummary, RunError, RunStatus } from '../store/run-repository.ts';
 import { emptyIssueSummary } from '../store/run-repository.ts';
 import { STAGE_WRITE_MIN, StageOp } from '../store/schema.ts';
-import type { AbsenceRule, ApplyCollection, CollectionStager, KnownRow, StageRow } from '../store/staging.ts';
+import type { AbsenceRule, ApplyCollection, CollectionStager, KnownRow, RangeRow, StageRow } from '../store/staging.ts';
 import type { Store } from '../store/store.ts';
 import { errorCode } from '../error-info.ts';
 import { fieldDiff } from './field-diff.ts';
@@ -280,6 +280,13 @@ function step(it: AsyncIterator<PageTicket>): Promise<Step> {
   );
 }
 
+/** Live rows `after < sourced_id <= through` (`CollectionStager.lookupRange`) already read for a page. */
+interface KnownRange {
+  after: string | undefined;
+  through: string;
+  rows: Array<[string, RangeRow]>;
+}
+
 /** A page entry on the sync's thread: prepared by the page source, read here when needed. */
 type Entry = PreparedEntry & { item?: unknown; read?: ReadResult };
 
@@ -429,6 +436,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     cp: { done: boolean; counts: EntityCounts; state: ReadState; cur: IssueSummary; issueSeq: number; firstSeq: number; full: boolean },
   ): string => JSON.stringify({ v: 1, ...cp, offset: cp.counts.fetched, ep: perEndpoint[`/${c}`], providerStart } satisfies Checkpoint);
 
+  /** The checkpoint written with a staged page: the read goes on after it (`issueSeq`: issues stored up to it). */
+  const pageCheckpoint = (c: CollectionName, counts: EntityCounts, state: ReadState, cur: IssueSummary, seq: number, firstSeq: number): string =>
+    checkpointJson(c, { done: false, counts, state, cur, issueSeq: seq, firstSeq, full: cursorOf(c) === undefined });
+
   /** Reads a record the page source left unread (it changed, or the reader must decide its id); `t`: this page's own preparation time. */
   const readEntry = (c: CollectionName, e: Entry, t: PrepTimings): ReadResult => {
     if (e.read) return e.read;
@@ -462,11 +473,15 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     let t = performance.now();
     const summaries = pageSummaries.get(c);
     let entries: Entry[] = page.entries;
+    /** Live rows of a known page's range, read by `skipKnown` (reused below when the range is the same). */
+    let knownRange: KnownRange | undefined;
     if (page.known !== undefined) {
-      if (await skipKnown(c, stager, page.known, counts, state, cur, firstSeq)) {
+      const r = await skipKnown(c, stager, page.known, counts, state, cur, firstSeq);
+      if (r === 'skipped') {
         summaries?.push(page.known);
         return;
       }
+      knownRange = r;
       entries = page.unread!(local);
     }
     const summary = page.bodyHash !== undefined && summaries !== undefined ? new PageSummaryBuilder() : undefined;
@@ -501,7 +516,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       for (const e of entries) if (e.id !== undefined) ids.add(e.id);
       const need: string[] = [];
       if (prev !== undefined && prev !== state.lastId) {
-        for (const [id, r] of await stager.lookupRange(state.lastId, prev)) {
+        const range = knownRange !== undefined && knownRange.after === state.lastId && knownRange.through === prev ? knownRange.rows : await stager.lookupRange(state.lastId, prev);
+        for (const [id, r] of range) {
           if (!ids.has(id)) {
             if (!r.deleted) absent.push(id); // the provider passed over it
           } else if (!r.deleted && r.fp !== null) {
@@ -648,7 +664,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         }
       }
       keep = countIssues(found, cur);
-      return checkpointJson(c, { done: false, counts, state, cur, issueSeq: issueSeq + keep.length, firstSeq, full: cursorOf(c) === undefined });
+      return pageCheckpoint(c, counts, state, cur, issueSeq + keep.length, firstSeq);
     });
     t2 = performance.now();
     // The next page may have been prepared while this page's write waited on the database.
@@ -673,21 +689,21 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     state: ReadState,
     cur: IssueSummary,
     firstSeq: number,
-  ): Promise<boolean> => {
-    if (state.mode !== 'sorted' || (state.lastId !== undefined && known.firstId <= state.lastId)) return false;
+  ): Promise<'skipped' | KnownRange | undefined> => {
+    if (state.mode !== 'sorted' || (state.lastId !== undefined && known.firstId <= state.lastId)) return undefined;
     const tl = performance.now();
     const rows = await stager.lookupRange(state.lastId, known.lastId);
     const same = matchesLive(known, rows);
     const tw = performance.now();
     timings.lookup += tw - tl;
-    if (!same) return false;
+    if (!same) return { after: state.lastId, through: known.lastId, rows };
     state.lastId = known.lastId;
     state.lastSeen = known.lastId;
     counts.unchanged += known.count;
     counts.knownPages = (counts.knownPages ?? 0) + 1;
-    await stager.write([], () => checkpointJson(c, { done: false, counts, state, cur, issueSeq, firstSeq, full: cursorOf(c) === undefined }));
+    await stager.write([], () => pageCheckpoint(c, counts, state, cur, issueSeq, firstSeq));
     timings.stage += performance.now() - tw;
-    return true;
+    return 'skipped';
   };
 
   /** One complete read of a collection into staging. @throws CollectionReadError | OrderBroken. */

@@ -9,8 +9,8 @@
  */
 import { compileFilter, parseFilter } from '../oneroster/filter-grammar.ts';
 import type { CollectionName } from '../oneroster/types.ts';
-import { bodyHash } from '../source/oneroster-client.ts';
-import type { FetchedPage, PageReader, ReadOptions } from '../source/page-reader.ts';
+
+import { bodyHash, type FetchedPage, type PageReader, type ReadOptions } from '../source/page-reader.ts';
 
 export interface MemoryPageReaderOptions {
   /** Items per page (the `limit`). Default 1000. */
