@@ -13,11 +13,19 @@
  * A codec without a recipe (`RecordCodec.worker`), a reference check without its sets, or a body
  * under `minBytes` is prepared on the sync's thread as before.
  *
+ * What makes it pay: the client asks for one page more ahead when it offloads (still within the
+ * connection's concurrency cap), so the provider produces page N+2 while the worker parses N+1
+ * and the sync's thread writes N. Without that, the worker waited for each page in turn and an
+ * earlier attempt (session 3, docs/benchmarks.md) measured no gain.
+ *
  * One pool per process (`sharedPrepPool`), shared by every run in it; workers start on first use and
- * do not keep the process alive while idle. A worker that dies fails its pending pages (the read
- * fails like any read; the run resumes as after any failure) and is replaced on the next page.
+ * do not keep the process alive while idle. A worker that dies (its heap limit, a crash) is
+ * replaced on the next page; the pages it held are prepared on the sync's thread, so the read goes
+ * on with the same result. After `MAX_DEATHS` deaths the process stops offloading.
+ *
+ * Off by default (`defaultPrepThreads`): on the 2-core reference machine the memory it costs puts
+ * the `large` first sync over its 512 MiB target.
  */
-import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { CollectionName } from '../oneroster/types.ts';
 import { SourceError } from '../source/errors.ts';
@@ -59,20 +67,19 @@ const MAX_DEATHS = 3;
 export const DEFAULT_MIN_BYTES = 64 * 1024;
 
 /**
- * Default: one worker on a machine with at least four cores, none below. On this project's 2-core
- * reference machine the provider simulator, the sync's thread and a worker compete for two cores,
- * and a worker costs ~100-250 MiB of RSS (its own heap and module loader): the `large` first sync
- * went from 60.4 s to 50.1 s but its peak RSS from 368 to 614-641 MiB, over the 512 MiB target
- * (docs/benchmarks.md, session 6). `ROSTERSYNC_PREP_THREADS` overrides (0 turns the pool off).
+ * Threads from `ROSTERSYNC_PREP_THREADS`; default 0 (off). Measured on this project's 2-core
+ * reference machine, where the provider simulator, the sync's thread and a worker share two cores:
+ * the `large` first sync on SQLite went from 60.4 s to 49.5-50.1 s, but its peak RSS from 368 to
+ * 614-641 MiB (a worker's own heap and module loader), over the 512 MiB target; capping the
+ * worker's heap brought RSS to ~500 MiB and took the gain away in garbage collection
+ * (docs/benchmarks.md, session 6). Not measured on a machine with more cores, so not on by default.
  */
 export function defaultPrepThreads(env: NodeJS.ProcessEnv = process.env): number {
   const v = env['ROSTERSYNC_PREP_THREADS'];
-  if (v !== undefined && v !== '') {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0 || n > 16) throw new Error(`ROSTERSYNC_PREP_THREADS must be an integer from 0 to 16, not ${v}`);
-    return n;
-  }
-  return availableParallelism() >= 4 ? 1 : 0;
+  if (v === undefined || v === '') return 0;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 16) throw new Error(`ROSTERSYNC_PREP_THREADS must be an integer from 0 to 16, not ${v}`);
+  return n;
 }
 
 /**
