@@ -73,6 +73,8 @@ describe('page preparation in worker threads', () => {
       assert.deepEqual(there.result, here.result);
       assert.deepEqual(there.sds, here.sds);
       assert.deepEqual(there.rows, here.rows);
+      await pool.close();
+      assert.equal(pool.counts.deaths, 0, 'stopping the pool is not a death');
     } finally {
       await pool.close();
     }

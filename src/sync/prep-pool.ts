@@ -102,8 +102,7 @@ interface Pending {
 class PrepThread {
   readonly worker: Worker;
   readonly pending = new Map<number, Pending>();
-  /** Reads this worker has been told about. */
-  readonly reads = new Set<number>();
+  /** Died, or was stopped by `stop()`. */
   dead = false;
 
   constructor(heapMiB: number, onDeath: (t: PrepThread) => void) {
@@ -125,6 +124,16 @@ class PrepThread {
     };
     this.worker.on('error', (err) => die(new Error(`page preparation thread failed: ${err.message}`, { cause: err })));
     this.worker.on('exit', (code) => die(new Error(`page preparation thread exited (code ${code})`)));
+  }
+
+  /** Ends the thread (not counted as a death; pages in flight fail over to the sync's thread). */
+  async stop(): Promise<void> {
+    if (!this.dead) {
+      this.dead = true;
+      for (const p of this.pending.values()) p.reject(new Error('page preparation thread stopped'));
+      this.pending.clear();
+    }
+    await this.worker.terminate();
   }
 
   send(m: PrepRequest): void {
@@ -225,11 +234,11 @@ export class PrepPool {
     return best;
   }
 
-  /** Stops the workers (pending pages fail). */
+  /** Stops the workers (their pages in flight are prepared on the sync's thread). */
   async close(): Promise<void> {
     const ws = this.#workers;
     this.#workers = [];
-    await Promise.all(ws.map((w) => w.worker.terminate()));
+    await Promise.all(ws.map((w) => w.stop()));
   }
 }
 

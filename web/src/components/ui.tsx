@@ -221,6 +221,68 @@ export function Section({ title, children, actions, id }: { title: string; child
   );
 }
 
+/** A column header: its label, right-aligned (`num`) for figures. `null`/`false`: a column not shown (e.g. actions for a reader). */
+export type Column = string | { label: string; num?: boolean } | null | false;
+
+/**
+ * The console's tables: a header row of `columns` and the rows (`children`); with `rows` 0 and an
+ * `empty` text, one muted row saying so across every column. `scroll` (default) lets a wide table
+ * scroll on a narrow screen.
+ */
+export function DataTable({
+  columns,
+  rows,
+  empty,
+  children,
+  testId,
+  caption,
+  compact = false,
+  scroll = true,
+}: {
+  columns: readonly Column[];
+  rows: number;
+  empty?: string;
+  children: ReactNode;
+  testId?: string;
+  caption?: string;
+  compact?: boolean;
+  scroll?: boolean;
+}) {
+  const shown = columns.filter((c): c is Exclude<Column, null | false> => c !== null && c !== false);
+  const table = (
+    <table className={compact ? 'table compact' : 'table'} {...(testId !== undefined ? { 'data-testid': testId } : {})}>
+      {caption !== undefined ? <caption>{caption}</caption> : null}
+      <thead>
+        <tr>
+          {shown.map((c) =>
+            typeof c === 'string' ? (
+              <th key={c} scope="col">
+                {c}
+              </th>
+            ) : (
+              <th key={c.label} scope="col" {...(c.num ? { className: 'num' } : {})}>
+                {c.label}
+              </th>
+            ),
+          )}
+        </tr>
+      </thead>
+      <tbody>
+        {rows === 0 && empty !== undefined ? (
+          <tr>
+            <td colSpan={shown.length} className="muted">
+              {empty}
+            </td>
+          </tr>
+        ) : (
+          children
+        )}
+      </tbody>
+    </table>
+  );
+  return scroll ? <div className="table-scroll">{table}</div> : table;
+}
+
 /** The host and path of a URL (never its query, which may carry a key). */
 export function shortUrl(url: string): string {
   try {

@@ -6,7 +6,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, errorText, get, post } from '../api.ts';
 import { useSession } from '../app.tsx';
-import { Badge, ErrorBox, fmtTime, Loading, Notice, SecretOnce, Section, useLoad } from '../components/ui.tsx';
+import { Badge, DataTable, ErrorBox, fmtTime, Loading, Notice, SecretOnce, Section, useLoad } from '../components/ui.tsx';
 import { seg, useTitle } from '../router.tsx';
 import type { Account, ApiTokenInfo, AuditEntry, Flight, Provider, Role, Tenant } from '../types.ts';
 
@@ -78,50 +78,35 @@ function Accounts({ onChange }: { onChange: () => void }) {
       <ErrorBox error={list.error ?? error} />
       <Notice text={notice} />
       {list.loading && !list.data ? <Loading /> : null}
-      <div className="table-scroll">
-        <table className="table" data-testid="accounts">
-          <thead>
-            <tr>
-              <th scope="col">Username</th>
-              <th scope="col">Role</th>
-              <th scope="col">Tenant</th>
-              <th scope="col">Created</th>
-              <th scope="col">Password changed</th>
-              <th scope="col">State</th>
-              {readOnly ? null : <th scope="col">Actions</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {(list.data ?? []).map((a) => (
-              <tr key={a.id} data-username={a.username}>
-                <td>
-                  {a.username}
-                  {a.id === me.user.id ? <span className="muted"> (you)</span> : null}
-                </td>
-                <td>{a.role.replace('_', ' ')}</td>
-                <td>{a.tenantId ?? <span className="muted">all tenants</span>}</td>
-                <td>{fmtTime(a.createdAt)}</td>
-                <td>{fmtTime(a.passwordChangedAt)}</td>
-                <td>{a.disabledAt ? <Badge value="failed" label="disabled" /> : <Badge value="succeeded" label="active" />}</td>
-                {readOnly ? null : (
-                  <td className="actions">
-                    {a.id === me.user.id ? null : (
-                      <>
-                        <button type="button" onClick={() => void setDisabled(a, a.disabledAt === undefined)} aria-label={`${a.disabledAt ? 'Enable' : 'Disable'} ${a.username}`}>
-                          {a.disabledAt ? 'Enable' : 'Disable'}
-                        </button>
-                        <button type="button" className="danger" onClick={() => void remove(a)} aria-label={`Delete ${a.username}`}>
-                          Delete
-                        </button>
-                      </>
-                    )}
-                  </td>
+      <DataTable testId="accounts" columns={['Username', 'Role', 'Tenant', 'Created', 'Password changed', 'State', !readOnly && 'Actions']} rows={(list.data ?? []).length}>
+        {(list.data ?? []).map((a) => (
+          <tr key={a.id} data-username={a.username}>
+            <td>
+              {a.username}
+              {a.id === me.user.id ? <span className="muted"> (you)</span> : null}
+            </td>
+            <td>{a.role.replace('_', ' ')}</td>
+            <td>{a.tenantId ?? <span className="muted">all tenants</span>}</td>
+            <td>{fmtTime(a.createdAt)}</td>
+            <td>{fmtTime(a.passwordChangedAt)}</td>
+            <td>{a.disabledAt ? <Badge value="failed" label="disabled" /> : <Badge value="succeeded" label="active" />}</td>
+            {readOnly ? null : (
+              <td className="actions">
+                {a.id === me.user.id ? null : (
+                  <>
+                    <button type="button" onClick={() => void setDisabled(a, a.disabledAt === undefined)} aria-label={`${a.disabledAt ? 'Enable' : 'Disable'} ${a.username}`}>
+                      {a.disabledAt ? 'Enable' : 'Disable'}
+                    </button>
+                    <button type="button" className="danger" onClick={() => void remove(a)} aria-label={`Delete ${a.username}`}>
+                      Delete
+                    </button>
+                  </>
                 )}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+              </td>
+            )}
+          </tr>
+        ))}
+      </DataTable>
       {readOnly ? null : (
         <form className="subform" onSubmit={(e) => void create(e)} aria-labelledby="new-account">
           <h3 id="new-account">New account</h3>
@@ -193,30 +178,18 @@ function Tenants({ onChange }: { onChange: () => void }) {
       <ErrorBox error={list.error ?? error} />
       <Notice text={notice} />
       {list.loading && !list.data ? <Loading /> : null}
-      <div className="table-scroll">
-        <table className="table" data-testid="tenants">
-          <thead>
-            <tr>
-              <th scope="col">Id</th>
-              <th scope="col">Name</th>
-              <th scope="col">Created</th>
-              <th scope="col">Flighted Test providers</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(list.data ?? []).map((t) => (
-              <tr key={t.id} data-tenant={t.id}>
-                <td className="mono">{t.id}</td>
-                <td>{t.name}</td>
-                <td>{fmtTime(t.createdAt)}</td>
-                <td>
-                  <Flights tenantId={t.id} canEdit={installation} onChange={onChange} />
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable testId="tenants" columns={['Id', 'Name', 'Created', 'Flighted Test providers']} rows={(list.data ?? []).length}>
+        {(list.data ?? []).map((t) => (
+          <tr key={t.id} data-tenant={t.id}>
+            <td className="mono">{t.id}</td>
+            <td>{t.name}</td>
+            <td>{fmtTime(t.createdAt)}</td>
+            <td>
+              <Flights tenantId={t.id} canEdit={installation} onChange={onChange} />
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       {installation ? (
         <form className="subform" onSubmit={(e) => void create(e)} aria-labelledby="new-tenant">
           <h3 id="new-tenant">New tenant</h3>
@@ -338,42 +311,21 @@ function Tokens({ onChange }: { onChange: () => void }) {
       <ErrorBox error={list.error ?? error} />
       {secret ? <SecretOnce title={`Token ${secret.name}`} items={[{ label: 'Token', value: secret.token }]} onDone={() => setSecret(undefined)} /> : null}
       {list.loading && !list.data ? <Loading /> : null}
-      <div className="table-scroll">
-        <table className="table" data-testid="api-tokens">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Created</th>
-              <th scope="col">Expires</th>
-              <th scope="col">Last used</th>
-              <th scope="col">Actions</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(list.data ?? []).length === 0 ? (
-              <tr>
-                <td colSpan={5} className="muted">
-                  No API tokens.
-                </td>
-              </tr>
-            ) : (
-              (list.data ?? []).map((t) => (
-                <tr key={t.id}>
-                  <td>{t.name}</td>
-                  <td>{fmtTime(t.createdAt)}</td>
-                  <td>{t.expiresAt ? fmtTime(t.expiresAt) : 'never'}</td>
-                  <td>{fmtTime(t.lastUsedAt)}</td>
-                  <td className="actions">
-                    <button type="button" className="danger" onClick={() => void revoke(t)} aria-label={`Revoke the token ${t.name}`}>
-                      Revoke
-                    </button>
-                  </td>
-                </tr>
-              ))
-            )}
-          </tbody>
-        </table>
-      </div>
+      <DataTable testId="api-tokens" columns={['Name', 'Created', 'Expires', 'Last used', 'Actions']} rows={(list.data ?? []).length} empty="No API tokens.">
+        {(list.data ?? []).map((t) => (
+          <tr key={t.id}>
+            <td>{t.name}</td>
+            <td>{fmtTime(t.createdAt)}</td>
+            <td>{t.expiresAt ? fmtTime(t.expiresAt) : 'never'}</td>
+            <td>{fmtTime(t.lastUsedAt)}</td>
+            <td className="actions">
+              <button type="button" className="danger" onClick={() => void revoke(t)} aria-label={`Revoke the token ${t.name}`}>
+                Revoke
+              </button>
+            </td>
+          </tr>
+        ))}
+      </DataTable>
       <form className="subform" onSubmit={(e) => void create(e)} aria-labelledby="new-token">
         <h3 id="new-token">New API token</h3>
         <div className="filters">
@@ -422,38 +374,17 @@ function AuditLog({ changes }: { changes: number }) {
     >
       <ErrorBox error={page.error} />
       {page.loading && !page.data ? <Loading /> : null}
-      <div className="table-scroll">
-        <table className="table compact" data-testid="audit-log">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">Who</th>
-              <th scope="col">Action</th>
-              <th scope="col">Target</th>
-              <th scope="col">Tenant</th>
-            </tr>
-          </thead>
-          <tbody>
-            {(page.data?.entries ?? []).length === 0 ? (
-              <tr>
-                <td colSpan={5} className="muted">
-                  Nothing recorded yet.
-                </td>
-              </tr>
-            ) : (
-              (page.data?.entries ?? []).map((e) => (
-                <tr key={e.seq} data-action={e.action}>
-                  <td>{fmtTime(e.at)}</td>
-                  <td>{e.actor}</td>
-                  <td className="mono">{e.action}</td>
-                  <td className="mono">{e.target ?? ''}</td>
-                  <td>{e.tenantId ?? ''}</td>
-                </tr>
-              ))
-            )}
-          </tbody>
-        </table>
-      </div>
+      <DataTable testId="audit-log" compact columns={['When', 'Who', 'Action', 'Target', 'Tenant']} rows={(page.data?.entries ?? []).length} empty="Nothing recorded yet.">
+        {(page.data?.entries ?? []).map((e) => (
+          <tr key={e.seq} data-action={e.action}>
+            <td>{fmtTime(e.at)}</td>
+            <td>{e.actor}</td>
+            <td className="mono">{e.action}</td>
+            <td className="mono">{e.target ?? ''}</td>
+            <td>{e.tenantId ?? ''}</td>
+          </tr>
+        ))}
+      </DataTable>
     </Section>
   );
 }

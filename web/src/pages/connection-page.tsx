@@ -5,7 +5,7 @@
 import { useState } from 'react';
 import { errorText, get, post, api } from '../api.ts';
 import { useSession } from '../app.tsx';
-import { Badge, CheckTable, ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtDuration, fmtNum, fmtTime, HealthBanner, issueCounts, Loading, Notice, RunStatus, Section, TOGGLE_LABELS, useLoad } from '../components/ui.tsx';
+import { Badge, DataTable, CheckTable, ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtDuration, fmtNum, fmtTime, HealthBanner, issueCounts, Loading, Notice, RunStatus, Section, TOGGLE_LABELS, useLoad } from '../components/ui.tsx';
 import { Link, navigate, seg, useLocation, useTitle } from '../router.tsx';
 import type { CheckResult, ConnectionDetail, Run, SyncStarted } from '../types.ts';
 import { lastFinished, nextRun } from './dashboard-page.tsx';
@@ -225,49 +225,23 @@ export function ConnectionPage({ id }: { id: string }) {
 
 export function RunsTable({ runs }: { runs: Run[] }) {
   return (
-    <table className="table">
-      <thead>
-        <tr>
-          <th scope="col">Run</th>
-          <th scope="col">Mode</th>
-          <th scope="col">Status</th>
-          <th scope="col">SDS status</th>
-          <th scope="col">Started</th>
-          <th scope="col">Duration</th>
-          <th scope="col" className="num">
-            Errors
-          </th>
-          <th scope="col" className="num">
-            Warnings
-          </th>
+    <DataTable scroll={false} columns={['Run', 'Mode', 'Status', 'SDS status', 'Started', 'Duration', { label: 'Errors', num: true }, { label: 'Warnings', num: true }]} rows={runs.length} empty="No runs yet.">
+      {runs.map((r) => (
+        <tr key={r.id}>
+          <td>
+            <Link to={`/runs/${r.id}`}>#{r.id}</Link>
+          </td>
+          <td>{r.mode}</td>
+          <td>
+            <RunStatus run={r} />
+          </td>
+          <td>{r.sdsStatus ? <Badge value={r.sdsStatus} /> : '—'}</td>
+          <td>{fmtTime(r.startedAt)}</td>
+          <td>{fmtDuration(r.startedAt, r.finishedAt)}</td>
+          <td className="num">{fmtNum(issueCounts(r).errors)}</td>
+          <td className="num">{fmtNum(issueCounts(r).warnings)}</td>
         </tr>
-      </thead>
-      <tbody>
-        {runs.length === 0 ? (
-          <tr>
-            <td colSpan={8} className="muted">
-              No runs yet.
-            </td>
-          </tr>
-        ) : (
-          runs.map((r) => (
-            <tr key={r.id}>
-              <td>
-                <Link to={`/runs/${r.id}`}>#{r.id}</Link>
-              </td>
-              <td>{r.mode}</td>
-              <td>
-                <RunStatus run={r} />
-              </td>
-              <td>{r.sdsStatus ? <Badge value={r.sdsStatus} /> : '—'}</td>
-              <td>{fmtTime(r.startedAt)}</td>
-              <td>{fmtDuration(r.startedAt, r.finishedAt)}</td>
-              <td className="num">{fmtNum(issueCounts(r).errors)}</td>
-              <td className="num">{fmtNum(issueCounts(r).warnings)}</td>
-            </tr>
-          ))
-        )}
-      </tbody>
-    </table>
+      ))}
+    </DataTable>
   );
 }

@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'react';
 import { errorText, get, post } from '../api.ts';
 import { useSession } from '../app.tsx';
-import { Badge, ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtDuration, fmtNum, fmtTime, HealthBanner, issueCounts, Loading, RunStatus, shortUrl, useLoad } from '../components/ui.tsx';
+import { Badge, DataTable, ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtDuration, fmtNum, fmtTime, HealthBanner, issueCounts, Loading, RunStatus, shortUrl, useLoad } from '../components/ui.tsx';
 import { Link, navigate, seg, useTitle } from '../router.tsx';
 import type { Connection, ConnectionDetail, Run, SyncStarted } from '../types.ts';
 
@@ -174,50 +174,24 @@ function ConnectionCard({ card, onChange }: { card: Card; onChange: () => Promis
           </tr>
         </tbody>
       </table>
-      <table className="table compact">
-        <caption>Last runs</caption>
-        <thead>
-          <tr>
-            <th scope="col">Run</th>
-            <th scope="col">Mode</th>
-            <th scope="col">Status</th>
-            <th scope="col">Started</th>
-            <th scope="col">Duration</th>
-            <th scope="col" className="num">
-              Errors
-            </th>
-            <th scope="col" className="num">
-              Warnings
-            </th>
+      <DataTable caption="Last runs" compact scroll={false} columns={['Run', 'Mode', 'Status', 'Started', 'Duration', { label: 'Errors', num: true }, { label: 'Warnings', num: true }]} rows={card.runs.length} empty="No runs yet.">
+        {card.runs.map((r) => (
+          <tr key={r.id}>
+            <td>
+              <Link to={`/runs/${r.id}`}>#{r.id}</Link>
+            </td>
+            <td>{r.mode}</td>
+            <td>
+              <RunStatus run={r} />
+              {r.sdsStatus ? <Badge value={r.sdsStatus} /> : null}
+            </td>
+            <td>{fmtTime(r.startedAt)}</td>
+            <td>{fmtDuration(r.startedAt, r.finishedAt)}</td>
+            <td className="num">{fmtNum(issueCounts(r).errors)}</td>
+            <td className="num">{fmtNum(issueCounts(r).warnings)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {card.runs.length === 0 ? (
-            <tr>
-              <td colSpan={7} className="muted">
-                No runs yet.
-              </td>
-            </tr>
-          ) : (
-            card.runs.map((r) => (
-              <tr key={r.id}>
-                <td>
-                  <Link to={`/runs/${r.id}`}>#{r.id}</Link>
-                </td>
-                <td>{r.mode}</td>
-                <td>
-                  <RunStatus run={r} />
-                  {r.sdsStatus ? <Badge value={r.sdsStatus} /> : null}
-                </td>
-                <td>{fmtTime(r.startedAt)}</td>
-                <td>{fmtDuration(r.startedAt, r.finishedAt)}</td>
-                <td className="num">{fmtNum(issueCounts(r).errors)}</td>
-                <td className="num">{fmtNum(issueCounts(r).warnings)}</td>
-              </tr>
-            ))
-          )}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
     </section>
   );
 }

@@ -6,7 +6,7 @@
 import { useState, type FormEvent } from 'react';
 import { api, errorText, get, post } from '../api.ts';
 import { useSession } from '../app.tsx';
-import { Badge, ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtTime, Loading, Notice, SecretOnce, Section, shortUrl, useLoad } from '../components/ui.tsx';
+import { Badge, DataTable, ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtTime, Loading, Notice, SecretOnce, Section, shortUrl, useLoad } from '../components/ui.tsx';
 import { seg, useTitle } from '../router.tsx';
 import type { ApiClient, Connection, Webhook } from '../types.ts';
 
@@ -100,60 +100,36 @@ function ApiClients({ connections, names }: { connections: Connection[]; names: 
         />
       ) : null}
       {list.loading && !list.data ? <Loading /> : null}
-      <div className="table-scroll">
-        <table className="table" data-testid="api-clients">
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Connection</th>
-              <th scope="col">Client ID</th>
-              <th scope="col">Scopes</th>
-              <th scope="col">Created</th>
-              <th scope="col">Last used</th>
-              <th scope="col">State</th>
-              {readOnly ? null : <th scope="col">Actions</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {(list.data ?? []).length === 0 ? (
-              <tr>
-                <td colSpan={8} className="muted">
-                  No API clients.
-                </td>
-              </tr>
-            ) : (
-              (list.data ?? []).map((c) => (
-                <tr key={c.id}>
-                  <td>{c.name}</td>
-                  <td>{names.get(c.connectionId) ?? c.connectionId}</td>
-                  <td className="mono">{c.clientId}</td>
-                  <td>
-                    {c.scopes.join(', ')}
-                    {c.oauth1 ? ' · OAuth 1.0a' : ''}
-                  </td>
-                  <td>{fmtTime(c.createdAt)}</td>
-                  <td>{fmtTime(c.lastUsedAt)}</td>
-                  <td>{c.revokedAt ? <Badge value="failed" label="revoked" /> : <Badge value="succeeded" label={c.rotatedAt ? 'active (rotated)' : 'active'} />}</td>
-                  {readOnly ? null : (
-                    <td className="actions">
-                      {c.revokedAt ? null : (
-                        <>
-                          <button type="button" onClick={() => void rotate(c)} aria-label={`Rotate the secret of ${c.name}`}>
-                            Rotate secret
-                          </button>
-                          <button type="button" className="danger" onClick={() => void revoke(c)} aria-label={`Revoke ${c.name}`}>
-                            Revoke
-                          </button>
-                        </>
-                      )}
-                    </td>
-                  )}
-                </tr>
-              ))
+      <DataTable testId="api-clients" columns={['Name', 'Connection', 'Client ID', 'Scopes', 'Created', 'Last used', 'State', !readOnly && 'Actions']} rows={(list.data ?? []).length} empty="No API clients.">
+        {(list.data ?? []).map((c) => (
+          <tr key={c.id}>
+            <td>{c.name}</td>
+            <td>{names.get(c.connectionId) ?? c.connectionId}</td>
+            <td className="mono">{c.clientId}</td>
+            <td>
+              {c.scopes.join(', ')}
+              {c.oauth1 ? ' · OAuth 1.0a' : ''}
+            </td>
+            <td>{fmtTime(c.createdAt)}</td>
+            <td>{fmtTime(c.lastUsedAt)}</td>
+            <td>{c.revokedAt ? <Badge value="failed" label="revoked" /> : <Badge value="succeeded" label={c.rotatedAt ? 'active (rotated)' : 'active'} />}</td>
+            {readOnly ? null : (
+              <td className="actions">
+                {c.revokedAt ? null : (
+                  <>
+                    <button type="button" onClick={() => void rotate(c)} aria-label={`Rotate the secret of ${c.name}`}>
+                      Rotate secret
+                    </button>
+                    <button type="button" className="danger" onClick={() => void revoke(c)} aria-label={`Revoke ${c.name}`}>
+                      Revoke
+                    </button>
+                  </>
+                )}
+              </td>
             )}
-          </tbody>
-        </table>
-      </div>
+          </tr>
+        ))}
+      </DataTable>
       {readOnly || connections.length === 0 ? null : (
         <form className="subform" onSubmit={(e) => void create(e)} aria-labelledby="new-client">
           <h3 id="new-client">New API client</h3>
@@ -244,54 +220,32 @@ function Webhooks({ connections, names }: { connections: Connection[]; names: Ma
       <ErrorBox error={list.error ?? error} />
       <Notice text={notice} />
       {secret ? <SecretOnce title={secret.title} items={[{ label: 'Signing secret', value: secret.secret }]} onDone={() => setSecret(undefined)} /> : null}
-      <div className="table-scroll">
-        <table className="table" data-testid="webhooks">
-          <thead>
-            <tr>
-              <th scope="col">URL</th>
-              <th scope="col">Connection</th>
-              <th scope="col">Entities</th>
-              <th scope="col">Last delivery</th>
-              <th scope="col">State</th>
-              {readOnly ? null : <th scope="col">Actions</th>}
-            </tr>
-          </thead>
-          <tbody>
-            {(list.data ?? []).length === 0 ? (
-              <tr>
-                <td colSpan={6} className="muted">
-                  No webhooks.
-                </td>
-              </tr>
-            ) : (
-              (list.data ?? []).map((w) => (
-                <tr key={w.id}>
-                  <td className="mono wrap">{shortUrl(w.url)}</td>
-                  <td>{w.connectionId ? (names.get(w.connectionId) ?? w.connectionId) : 'all of the tenant'}</td>
-                  <td>{w.entities?.map((e) => ENTITY_LABELS[e] ?? e).join(', ') ?? 'all'}</td>
-                  <td>{fmtTime(w.lastDeliveryAt)}</td>
-                  <td>
-                    {w.disabledAt ? <Badge value="failed" label={`disabled: ${w.disabledReason ?? ''}`} /> : w.consecutiveFailures > 0 ? <Badge value="warning" label={`${w.consecutiveFailures} failures`} /> : <Badge value="succeeded" label="active" />}
-                    {w.lastError ? <div className="small muted">{w.lastError}</div> : null}
-                  </td>
-                  {readOnly ? null : (
-                    <td className="actions">
-                      {w.disabledAt ? (
-                        <button type="button" onClick={() => void enable(w)}>
-                          Enable
-                        </button>
-                      ) : null}
-                      <button type="button" className="danger" onClick={() => void remove(w)} aria-label={`Remove the webhook to ${shortUrl(w.url)}`}>
-                        Remove
-                      </button>
-                    </td>
-                  )}
-                </tr>
-              ))
+      <DataTable testId="webhooks" columns={['URL', 'Connection', 'Entities', 'Last delivery', 'State', !readOnly && 'Actions']} rows={(list.data ?? []).length} empty="No webhooks.">
+        {(list.data ?? []).map((w) => (
+          <tr key={w.id}>
+            <td className="mono wrap">{shortUrl(w.url)}</td>
+            <td>{w.connectionId ? (names.get(w.connectionId) ?? w.connectionId) : 'all of the tenant'}</td>
+            <td>{w.entities?.map((e) => ENTITY_LABELS[e] ?? e).join(', ') ?? 'all'}</td>
+            <td>{fmtTime(w.lastDeliveryAt)}</td>
+            <td>
+              {w.disabledAt ? <Badge value="failed" label={`disabled: ${w.disabledReason ?? ''}`} /> : w.consecutiveFailures > 0 ? <Badge value="warning" label={`${w.consecutiveFailures} failures`} /> : <Badge value="succeeded" label="active" />}
+              {w.lastError ? <div className="small muted">{w.lastError}</div> : null}
+            </td>
+            {readOnly ? null : (
+              <td className="actions">
+                {w.disabledAt ? (
+                  <button type="button" onClick={() => void enable(w)}>
+                    Enable
+                  </button>
+                ) : null}
+                <button type="button" className="danger" onClick={() => void remove(w)} aria-label={`Remove the webhook to ${shortUrl(w.url)}`}>
+                  Remove
+                </button>
+              </td>
             )}
-          </tbody>
-        </table>
-      </div>
+          </tr>
+        ))}
+      </DataTable>
       {readOnly ? null : (
         <form className="subform" onSubmit={(e) => void create(e)} aria-labelledby="new-webhook">
           <h3 id="new-webhook">New webhook</h3>
