@@ -237,6 +237,7 @@ export function DataTable({
   testId,
   caption,
   compact = false,
+  className,
   scroll = true,
 }: {
   columns: readonly Column[];
@@ -246,11 +247,13 @@ export function DataTable({
   testId?: string;
   caption?: string;
   compact?: boolean;
+  /** More classes for the table (e.g. `report`). */
+  className?: string;
   scroll?: boolean;
 }) {
   const shown = columns.filter((c): c is Exclude<Column, null | false> => c !== null && c !== false);
   const table = (
-    <table className={compact ? 'table compact' : 'table'} {...(testId !== undefined ? { 'data-testid': testId } : {})}>
+    <table className={['table', compact ? 'compact' : '', className ?? ''].filter(Boolean).join(' ')} {...(testId !== undefined ? { 'data-testid': testId } : {})}>
       {caption !== undefined ? <caption>{caption}</caption> : null}
       <thead>
         <tr>

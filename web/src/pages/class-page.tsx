@@ -1,6 +1,6 @@
 /** A class's page in the data browser: the record, its roster and its change history. */
 import { get } from '../api.ts';
-import { ErrorBox, Facts, Loading, Section, useLoad } from '../components/ui.tsx';
+import { ErrorBox, Facts, Loading, Section, useLoad, DataTable } from '../components/ui.tsx';
 import { Link, seg, useTitle } from '../router.tsx';
 import type { ChangeEvent, LiveRow } from '../types.ts';
 import { ChangeHistory } from './user-page.tsx';
@@ -49,32 +49,22 @@ export function ClassPage({ conn, sourcedId }: { conn: string; sourcedId: string
             />
           </Section>
           <Section title={`Roster (${roster.length})`}>
-            <table className="table compact">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Role</th>
-                  <th scope="col">Primary</th>
-                  <th scope="col">Email</th>
-                </tr>
-              </thead>
-              <tbody>
-                {roster.map(({ enrollment: e, user: u }) => {
-                  const uid = ref(e.record.user);
-                  return (
-                    <tr key={e.sourcedId}>
-                      <td>
-                        {uid ? <Link to={`/data/${seg(conn)}/users/${seg(uid)}`}>{u ? `${str(u.record.givenName)} ${str(u.record.familyName)}`.trim() || uid : uid}</Link> : '—'}{' '}
-                        {e.deletedAt ? <span className="badge badge-muted">deleted</span> : null}
-                      </td>
-                      <td>{str(e.record.role)}</td>
-                      <td>{e.record.primary === true ? 'yes' : ''}</td>
-                      <td>{u ? str(u.record.email) : ''}</td>
-                    </tr>
-                  );
-                })}
-              </tbody>
-            </table>
+            <DataTable compact scroll={false} columns={['Name', 'Role', 'Primary', 'Email']} rows={roster.length}>
+              {roster.map(({ enrollment: e, user: u }) => {
+                const uid = ref(e.record.user);
+                return (
+                  <tr key={e.sourcedId}>
+                    <td>
+                      {uid ? <Link to={`/data/${seg(conn)}/users/${seg(uid)}`}>{u ? `${str(u.record.givenName)} ${str(u.record.familyName)}`.trim() || uid : uid}</Link> : '—'}{' '}
+                      {e.deletedAt ? <span className="badge badge-muted">deleted</span> : null}
+                    </td>
+                    <td>{str(e.record.role)}</td>
+                    <td>{e.record.primary === true ? 'yes' : ''}</td>
+                    <td>{u ? str(u.record.email) : ''}</td>
+                  </tr>
+                );
+              })}
+            </DataTable>
           </Section>
           <Section title="Change history">
             <ChangeHistory changes={data.changes} />

@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import { errorText, get, post } from '../api.ts';
 import { useSession } from '../app.tsx';
-import { ENTITY_LABELS, ErrorBox, fmtNum, fmtTime, Loading, Notice, Section, useLoad } from '../components/ui.tsx';
+import { ENTITY_LABELS, ErrorBox, fmtNum, fmtTime, Loading, Notice, Section, useLoad, DataTable } from '../components/ui.tsx';
 import { Link, navigate, seg, useTitle } from '../router.tsx';
 import type { Connection, Plan, Run, SyncStarted } from '../types.ts';
 
@@ -50,27 +50,16 @@ export function PlanTables({ plan }: { plan: Plan }) {
         </tbody>
       </table>
       {plan.changes.length > 0 ? (
-        <table className="table compact">
-          <caption>First planned changes{plan.truncated ? ' (more not shown)' : ''}</caption>
-          <thead>
-            <tr>
-              <th scope="col">Change</th>
-              <th scope="col">Entity</th>
-              <th scope="col">sourcedId</th>
-              <th scope="col">Fields</th>
+        <DataTable caption={`First planned changes${plan.truncated ? ' (more not shown)' : ''}`} compact scroll={false} columns={['Change', 'Entity', 'sourcedId', 'Fields']} rows={plan.changes.length}>
+          {plan.changes.map((c) => (
+            <tr key={`${c.entity}-${c.kind}-${c.sourcedId}`}>
+              <td>{c.kind}</td>
+              <td>{ENTITY_LABELS[c.entity] ?? c.entity}</td>
+              <td className="mono">{c.sourcedId}</td>
+              <td className="mono wrap small">{c.fields ? Object.keys(c.fields).join(', ') : ''}</td>
             </tr>
-          </thead>
-          <tbody>
-            {plan.changes.map((c) => (
-              <tr key={`${c.entity}-${c.kind}-${c.sourcedId}`}>
-                <td>{c.kind}</td>
-                <td>{ENTITY_LABELS[c.entity] ?? c.entity}</td>
-                <td className="mono">{c.sourcedId}</td>
-                <td className="mono wrap small">{c.fields ? Object.keys(c.fields).join(', ') : ''}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </DataTable>
       ) : null}
     </>
   );

@@ -7,7 +7,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { API, get } from '../api.ts';
 import { useSession } from '../app.tsx';
 import { BarChart } from '../components/bar-chart.tsx';
-import { Badge, ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtDuration, fmtNum, fmtTime, HealthBanner, Loading, RunStatus, Section, useLoad } from '../components/ui.tsx';
+import { Badge, ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtDuration, fmtNum, fmtTime, HealthBanner, Loading, RunStatus, Section, useLoad, DataTable } from '../components/ui.tsx';
 import { Link, seg, useTitle } from '../router.tsx';
 import type { Connection, Plan, Progress, Report, Run } from '../types.ts';
 import { HoldDecision, PlanTables } from './holds-page.tsx';
@@ -142,36 +142,22 @@ function LiveProgress({ progress, live }: { progress: Record<string, Progress>; 
       <p className="muted" role="status" aria-live="polite">
         {live ? 'Syncing: progress updates live.' : 'Waiting for the run to report…'} {rows.filter((r) => r.done).length} of {rows.length} collections read.
       </p>
-      <table className="table" data-testid="progress">
-        <thead>
-          <tr>
-            <th scope="col">Collection</th>
-            <th scope="col">Progress</th>
-            <th scope="col" className="num">
-              Records
-            </th>
-            <th scope="col" className="num">
-              Pages
-            </th>
+      <DataTable testId="progress" scroll={false} columns={['Collection', 'Progress', { label: 'Records', num: true }, { label: 'Pages', num: true }]} rows={rows.length}>
+        {rows.map((p) => (
+          <tr key={p.collection}>
+            <th scope="row">{ENTITY_LABELS[p.collection] ?? p.collection}</th>
+            <td>
+              <progress max={p.total ?? (p.done ? p.records : p.records + 1)} value={p.records} aria-label={`${p.collection} records read`} />
+              {p.done ? ' done' : ''}
+            </td>
+            <td className="num">
+              {fmtNum(p.records)}
+              {p.total !== undefined ? ` / ${fmtNum(p.total)}` : ''}
+            </td>
+            <td className="num">{fmtNum(p.pages)}</td>
           </tr>
-        </thead>
-        <tbody>
-          {rows.map((p) => (
-            <tr key={p.collection}>
-              <th scope="row">{ENTITY_LABELS[p.collection] ?? p.collection}</th>
-              <td>
-                <progress max={p.total ?? (p.done ? p.records : p.records + 1)} value={p.records} aria-label={`${p.collection} records read`} />
-                {p.done ? ' done' : ''}
-              </td>
-              <td className="num">
-                {fmtNum(p.records)}
-                {p.total !== undefined ? ` / ${fmtNum(p.total)}` : ''}
-              </td>
-              <td className="num">{fmtNum(p.pages)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+        ))}
+      </DataTable>
     </Section>
   );
 }
@@ -216,57 +202,31 @@ function Counts({ run }: { run: Run }) {
   return (
     <Section title="Records per entity">
       <div className="counts-layout">
-        <table className="table compact" data-testid="entity-counts">
-          <thead>
-            <tr>
-              <th scope="col">Entity</th>
-              <th scope="col">Outcome</th>
-              <th scope="col" className="num">
-                Fetched
-              </th>
-              <th scope="col" className="num">
-                Created
-              </th>
-              <th scope="col" className="num">
-                Updated
-              </th>
-              <th scope="col" className="num">
-                Deleted
-              </th>
-              <th scope="col" className="num">
-                Unchanged
-              </th>
-              <th scope="col" className="num">
-                Invalid
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {entities.map((e) => {
-              const c = run.entities[e]!;
-              return (
-                <tr key={e} data-entity={e}>
-                  <th scope="row">{ENTITY_LABELS[e]}</th>
-                  <td>{c.outcome ?? '—'}</td>
-                  <td className="num">{fmtNum(c.fetched)}</td>
-                  <td className="num" data-col="created">
-                    {fmtNum((c.created ?? 0) + (c.restored ?? 0))}
-                  </td>
-                  <td className="num" data-col="updated">
-                    {fmtNum(c.updated)}
-                  </td>
-                  <td className="num" data-col="deleted">
-                    {fmtNum(c.deleted)}
-                  </td>
-                  <td className="num" data-col="unchanged">
-                    {fmtNum(c.unchanged)}
-                  </td>
-                  <td className="num">{fmtNum(c.invalid)}</td>
-                </tr>
-              );
-            })}
-          </tbody>
-        </table>
+        <DataTable testId="entity-counts" compact scroll={false} columns={['Entity', 'Outcome', { label: 'Fetched', num: true }, { label: 'Created', num: true }, { label: 'Updated', num: true }, { label: 'Deleted', num: true }, { label: 'Unchanged', num: true }, { label: 'Invalid', num: true }]} rows={entities.length}>
+          {entities.map((e) => {
+            const c = run.entities[e]!;
+            return (
+              <tr key={e} data-entity={e}>
+                <th scope="row">{ENTITY_LABELS[e]}</th>
+                <td>{c.outcome ?? '—'}</td>
+                <td className="num">{fmtNum(c.fetched)}</td>
+                <td className="num" data-col="created">
+                  {fmtNum((c.created ?? 0) + (c.restored ?? 0))}
+                </td>
+                <td className="num" data-col="updated">
+                  {fmtNum(c.updated)}
+                </td>
+                <td className="num" data-col="deleted">
+                  {fmtNum(c.deleted)}
+                </td>
+                <td className="num" data-col="unchanged">
+                  {fmtNum(c.unchanged)}
+                </td>
+                <td className="num">{fmtNum(c.invalid)}</td>
+              </tr>
+            );
+          })}
+        </DataTable>
         <BarChart title="Records per entity" series={COUNT_SERIES} rows={rows} testId="chart-entities" />
       </div>
       {known > 0 ? (
@@ -327,33 +287,21 @@ function IssueReport({ run }: { run: Run }) {
                 rows={chartRows}
                 testId="chart-rules"
               />
-              <table className="table compact">
-                <caption>Rules, most frequent first</caption>
-                <thead>
-                  <tr>
-                    <th scope="col">Rule</th>
-                    <th scope="col">Severity</th>
-                    <th scope="col" className="num">
-                      Count
-                    </th>
+              <DataTable caption="Rules, most frequent first" compact scroll={false} columns={['Rule', 'Severity', { label: 'Count', num: true }]} rows={rules.length}>
+                {rules.map((s) => (
+                  <tr key={s.rule}>
+                    <td>
+                      <button type="button" className="link-button" onClick={() => setRule(s.rule)} title={s.description}>
+                        {s.rule}
+                      </button>
+                    </td>
+                    <td>
+                      <Badge value={s.severity} />
+                    </td>
+                    <td className="num">{fmtNum(s.count)}</td>
                   </tr>
-                </thead>
-                <tbody>
-                  {rules.map((s) => (
-                    <tr key={s.rule}>
-                      <td>
-                        <button type="button" className="link-button" onClick={() => setRule(s.rule)} title={s.description}>
-                          {s.rule}
-                        </button>
-                      </td>
-                      <td>
-                        <Badge value={s.severity} />
-                      </td>
-                      <td className="num">{fmtNum(s.count)}</td>
-                    </tr>
-                  ))}
-                </tbody>
-              </table>
+                ))}
+              </DataTable>
             </div>
           ) : null}
         </>
@@ -401,36 +349,21 @@ function IssueReport({ run }: { run: Run }) {
           <p className="muted" role="status" aria-live="polite">
             {r ? `Rows ${r.matched === 0 ? 0 : offset + 1}–${Math.min(offset + PAGE, r.matched)} of ${fmtNum(r.matched)} matching${text.trim() !== '' ? `; ${shown.length} shown after the text filter` : ''}.` : ''}
           </p>
-          <div className="table-scroll">
-            <table className="table report" data-testid="report-table">
-              <thead>
-                <tr>
-                  <th scope="col">Severity</th>
-                  <th scope="col">Rule</th>
-                  <th scope="col">Entity</th>
-                  <th scope="col">sourcedId</th>
-                  <th scope="col">Field</th>
-                  <th scope="col">Value</th>
-                  <th scope="col">Message</th>
-                </tr>
-              </thead>
-              <tbody>
-                {shown.map((x, i) => (
-                  <tr key={`${offset + i}`}>
-                    <td>
-                      <Badge value={x.severity} />
-                    </td>
-                    <td>{x.rule}</td>
-                    <td>{x.entity}</td>
-                    <td className="mono">{x.sourcedId}</td>
-                    <td className="mono">{x.field ?? ''}</td>
-                    <td className="mono">{x.value ?? ''}</td>
-                    <td className="wrap">{x.message}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable testId="report-table" className="report" columns={['Severity', 'Rule', 'Entity', 'sourcedId', 'Field', 'Value', 'Message']} rows={shown.length}>
+            {shown.map((x, i) => (
+              <tr key={`${offset + i}`}>
+                <td>
+                  <Badge value={x.severity} />
+                </td>
+                <td>{x.rule}</td>
+                <td>{x.entity}</td>
+                <td className="mono">{x.sourcedId}</td>
+                <td className="mono">{x.field ?? ''}</td>
+                <td className="mono">{x.value ?? ''}</td>
+                <td className="wrap">{x.message}</td>
+              </tr>
+            ))}
+          </DataTable>
           <div className="pager">
             <button type="button" onClick={() => setOffset(Math.max(0, offset - PAGE))} disabled={offset === 0}>
               Previous

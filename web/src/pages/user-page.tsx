@@ -5,7 +5,7 @@
  */
 import type { ReactElement } from 'react';
 import { get } from '../api.ts';
-import { ErrorBox, Facts, fmtTime, Loading, Section, useLoad } from '../components/ui.tsx';
+import { ErrorBox, Facts, fmtTime, Loading, Section, useLoad, DataTable } from '../components/ui.tsx';
 import { Link, seg, useTitle } from '../router.tsx';
 import type { ChangeEvent, LiveRow } from '../types.ts';
 
@@ -92,35 +92,23 @@ export function UserPage({ conn, sourcedId }: { conn: string; sourcedId: string 
             {data.enrollments.length === 0 ? (
               <p className="muted">No enrollments.</p>
             ) : (
-              <table className="table compact">
-                <thead>
-                  <tr>
-                    <th scope="col">Class</th>
-                    <th scope="col">Code</th>
-                    <th scope="col">Role</th>
-                    <th scope="col">Primary</th>
-                    <th scope="col">Dates</th>
-                    <th scope="col">Enrollment</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {data.enrollments.map(({ enrollment: e, class: c }) => {
-                    const cid = ref(e.record.class);
-                    return (
-                      <tr key={e.sourcedId}>
-                        <td>
-                          {cid ? <Link to={`/data/${seg(conn)}/classes/${seg(cid)}`}>{c ? str(c.record.title) || cid : cid}</Link> : '—'} {e.deletedAt ? <span className="badge badge-muted">deleted</span> : null}
-                        </td>
-                        <td>{c ? str(c.record.classCode) : ''}</td>
-                        <td>{str(e.record.role)}</td>
-                        <td>{e.record.primary === true ? 'yes' : ''}</td>
-                        <td>{[str(e.record.beginDate), str(e.record.endDate)].filter((x) => x !== '').join(' – ')}</td>
-                        <td className="mono small">{e.sourcedId}</td>
-                      </tr>
-                    );
-                  })}
-                </tbody>
-              </table>
+              <DataTable compact scroll={false} columns={['Class', 'Code', 'Role', 'Primary', 'Dates', 'Enrollment']} rows={data.enrollments.length}>
+                {data.enrollments.map(({ enrollment: e, class: c }) => {
+                  const cid = ref(e.record.class);
+                  return (
+                    <tr key={e.sourcedId}>
+                      <td>
+                        {cid ? <Link to={`/data/${seg(conn)}/classes/${seg(cid)}`}>{c ? str(c.record.title) || cid : cid}</Link> : '—'} {e.deletedAt ? <span className="badge badge-muted">deleted</span> : null}
+                      </td>
+                      <td>{c ? str(c.record.classCode) : ''}</td>
+                      <td>{str(e.record.role)}</td>
+                      <td>{e.record.primary === true ? 'yes' : ''}</td>
+                      <td>{[str(e.record.beginDate), str(e.record.endDate)].filter((x) => x !== '').join(' – ')}</td>
+                      <td className="mono small">{e.sourcedId}</td>
+                    </tr>
+                  );
+                })}
+              </DataTable>
             )}
           </Section>
           {data.contacts.length > 0 || str(u.role) === 'student' ? (
@@ -148,26 +136,16 @@ export function UserPage({ conn, sourcedId }: { conn: string; sourcedId: string 
 
 function PeopleTable({ rows, link }: { rows: LiveRow[]; link: (r: LiveRow) => ReactElement }) {
   return (
-    <table className="table compact">
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Role</th>
-          <th scope="col">Email</th>
-          <th scope="col">Phone</th>
+    <DataTable compact scroll={false} columns={['Name', 'Role', 'Email', 'Phone']} rows={rows.length}>
+      {rows.map((r) => (
+        <tr key={r.sourcedId}>
+          <td>{link(r)}</td>
+          <td>{str(r.record.role)}</td>
+          <td>{str(r.record.email)}</td>
+          <td>{str(r.record.phone ?? r.record.sms)}</td>
         </tr>
-      </thead>
-      <tbody>
-        {rows.map((r) => (
-          <tr key={r.sourcedId}>
-            <td>{link(r)}</td>
-            <td>{str(r.record.role)}</td>
-            <td>{str(r.record.email)}</td>
-            <td>{str(r.record.phone ?? r.record.sms)}</td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </DataTable>
   );
 }
 
@@ -175,35 +153,25 @@ function PeopleTable({ rows, link }: { rows: LiveRow[]; link: (r: LiveRow) => Re
 export function ChangeHistory({ changes }: { changes: ChangeEvent[] }) {
   if (changes.length === 0) return <p className="muted">No changes recorded (history is kept for the connection's retention period).</p>;
   return (
-    <table className="table compact" data-testid="change-history">
-      <thead>
-        <tr>
-          <th scope="col">When</th>
-          <th scope="col">Run</th>
-          <th scope="col">Change</th>
-          <th scope="col">Fields</th>
+    <DataTable testId="change-history" compact scroll={false} columns={['When', 'Run', 'Change', 'Fields']} rows={changes.length}>
+      {changes.map((c) => (
+        <tr key={c.seq}>
+          <td>{fmtTime(c.at)}</td>
+          <td>
+            <Link to={`/runs/${c.runId}`}>#{c.runId}</Link>
+          </td>
+          <td>{c.kind}</td>
+          <td className="wrap small">
+            {c.fields
+              ? Object.entries(c.fields).map(([f, d]) => (
+                  <div key={f}>
+                    <span className="mono">{f}</span>: {str(d.before) || '∅'} → {str(d.after) || '∅'}
+                  </div>
+                ))
+              : ''}
+          </td>
         </tr>
-      </thead>
-      <tbody>
-        {changes.map((c) => (
-          <tr key={c.seq}>
-            <td>{fmtTime(c.at)}</td>
-            <td>
-              <Link to={`/runs/${c.runId}`}>#{c.runId}</Link>
-            </td>
-            <td>{c.kind}</td>
-            <td className="wrap small">
-              {c.fields
-                ? Object.entries(c.fields).map(([f, d]) => (
-                    <div key={f}>
-                      <span className="mono">{f}</span>: {str(d.before) || '∅'} → {str(d.after) || '∅'}
-                    </div>
-                  ))
-                : ''}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+      ))}
+    </DataTable>
   );
 }
