@@ -396,7 +396,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   /** With reference checks: what each target collection holds after the apply, and the check of the collection being read. */
   const refSets = new ReferenceSets(store.staging, runId, connectionId);
   /** Pages with their records prepared (page-prep.ts) as they arrive. */
-  const source = new PageSource(reader, codec, options.prepPool === undefined ? sharedPrepPool() : (options.prepPool ?? undefined));
+  const source = new PageSource(reader, codec, options.prepPool === undefined ? sharedPrepPool() : (options.prepPool ?? undefined), (c, reason) =>
+    log?.warn('page preparation thread failed; the page was prepared on the sync thread', { runId, connectionId, collection: c, reason }),
+  );
   const ingested: ReadonlySet<CollectionName> = new Set(collections);
   let cross: CrossCheck | undefined;
   /** The collection whose cross check is still to be built (lazily, see pullCollection). */

@@ -62,12 +62,17 @@ export class PageSource {
   readonly #codec: RecordCodec;
 
   readonly #pool: PrepPool | undefined;
+  readonly #onFallback: ((c: CollectionName, reason: string) => void) | undefined;
 
-  /** @param pool prepares pages in worker threads where it can (prep-pool.ts); undefined: on this thread. */
-  constructor(reader: PageReader, codec: RecordCodec, pool?: PrepPool) {
+  /**
+   * @param pool prepares pages in worker threads where it can (prep-pool.ts); undefined: on this thread.
+   * @param onFallback told when a worker died and its page was prepared on this thread instead.
+   */
+  constructor(reader: PageReader, codec: RecordCodec, pool?: PrepPool, onFallback?: (c: CollectionName, reason: string) => void) {
     this.#reader = reader;
     this.#codec = codec;
     this.#pool = pool;
+    this.#onFallback = onFallback;
   }
 
   /** Pages in order, each prepared by `take()`; throws the reader's error when the read fails. */
@@ -80,7 +85,8 @@ export class PageSource {
       this.prepMs += performance.now() - t0;
       return entries;
     };
-    const offload = this.#pool?.offload(c, this.#codec, { eager, cross });
+    const onFallback = this.#onFallback;
+    const offload = this.#pool?.offload(c, this.#codec, { eager, cross, ...(onFallback ? { onFallback: (reason: string) => onFallback(c, reason) } : {}) });
     try {
       yield* this.#tickets(c, offload !== undefined ? { ...read, offload } : read, { eager, ahead }, prepare, prep);
     } finally {

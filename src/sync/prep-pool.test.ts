@@ -50,10 +50,12 @@ describe('page preparation in worker threads', () => {
     await sim.close();
   });
 
+  const warnings: Array<{ msg: string; meta?: Record<string, unknown> }> = [];
+  const logger = { info: () => {}, warn: (msg: string, meta?: Record<string, unknown>) => void warnings.push({ msg, ...(meta ? { meta } : {}) }) };
   const syncWith = async (prepPool: PrepPool | null) => {
     const store = await openStore({ url: ':memory:' });
     try {
-      const r = await syncConnection({ store, access, connectionName: 'sim', toggles, optional: { courses: true }, prepPool });
+      const r = await syncConnection({ store, access, connectionName: 'sim', toggles, optional: { courses: true }, prepPool, logger });
       const { durationMs: _d, timings: _t, runId, ...result } = r.result;
       return { result, sds: r.sds, rows: await snapshot(store, runId) };
     } finally {
@@ -89,6 +91,10 @@ describe('page preparation in worker threads', () => {
       const there = await syncWith(pool);
       assert.equal(pool.counts.pages, 0);
       assert.ok(pool.counts.deaths >= 3, `deaths ${pool.counts.deaths}`);
+      // Each fallback is logged for the admin, with the collection and the thread's error (no record data).
+      const logged = warnings.filter((w) => w.msg.startsWith('page preparation thread failed'));
+      assert.equal(logged.length, pool.counts.fallbacks);
+      assert.ok(logged.every((w) => typeof w.meta?.['collection'] === 'string' && typeof w.meta?.['reason'] === 'string'), JSON.stringify(logged[0]));
       assert.ok(pool.counts.fallbacks >= 1, `fallbacks ${pool.counts.fallbacks}`);
       assert.deepEqual(there.result, here.result);
       assert.deepEqual(there.sds, here.sds);

@@ -174,7 +174,7 @@ export class PrepPool {
   offload(
     collection: CollectionName,
     codec: RecordCodec,
-    options: { eager: boolean; cross?: CrossCheck | undefined },
+    options: { eager: boolean; cross?: CrossCheck | undefined; onFallback?: (reason: string) => void },
   ): (PageOffload & { close(): void }) | undefined {
     if (this.threads <= 0 || codec.worker === undefined) return undefined;
     const setup: ReadSetup = { collection, codec: codec.worker, eager: options.eager };
@@ -204,9 +204,10 @@ export class PrepPool {
         let reply: PrepReply;
         try {
           reply = await w.request(reqId, { type: 'parse', reqId, readId, raw: body, status: res.status, headers: res.headers, label: res.label }, [body.buffer]);
-        } catch {
+        } catch (err) {
           // The worker died (e.g. this page outgrew its heap limit): this page is prepared here.
           this.counts.fallbacks++;
+          options.onFallback?.(err instanceof Error ? err.message : String(err));
           return offloaded(prepareBody(collection, raw, res, local));
         }
         if (!reply.ok) throw revive(reply.error);
