@@ -155,7 +155,6 @@ interface PendingPage {
   offloaded?: OffloadedBody;
 }
 
-
 /** The OneRoster 1.1 client for one connection (see the file comment). Call `close()` when done. */
 export class OneRosterClient implements PageReader {
   readonly http: HttpClient;

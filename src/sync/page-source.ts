@@ -14,6 +14,8 @@
  *   `large` went from 481 to 544–570 MiB (over the 512 MiB target), and from 370 to 463 MiB once
  *   the client's duplicate check got smaller, for no gain in time (117.1 s without, 117.0 s with;
  *   earlier 118.3 s without, 110.3–120.0 s with, within this machine's run-to-run noise).
+ * - with a `PrepPool` (prep-pool.ts, opt-in), a page's body is parsed and prepared in a worker
+ *   thread as it arrives, and the page comes here prepared.
  */
 import type { CollectionName } from '../oneroster/types.ts';
 import type { FetchedPage, PageReader, ReadOptions } from '../source/page-reader.ts';
