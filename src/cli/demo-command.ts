@@ -1,6 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
 import { resolve } from 'node:path';
-import { startSimulator } from '../simulate/server.ts';
+import { startSimulator, type RunningSimulator } from '../simulate/server.ts';
 import { syncConnection } from '../services/sync-service.ts';
 import { openStore } from '../store/store.ts';
 import { CliError } from './cli-error.ts';
@@ -13,16 +13,34 @@ import { dbPath, DEFAULT_DB } from './shared.ts';
  * district simulator (`small`, OAuth 2) in-process, runs a full sync into ./rostersync.db, prints
  * the summary and where the data is.
  */
+/**
+ * The demo's simulator port. The same port each time keeps the records' hrefs (and so the page
+ * bodies) the same from one `npm run demo` to the next, so the second run recognises its pages
+ * ("known pages") instead of re-reading them because the hrefs name a new port.
+ */
+const DEMO_PORT = 39401;
+
+async function startDemoSimulator(seed: number, port: number): Promise<RunningSimulator> {
+  try {
+    return await startSimulator({ size: 'small', seed, auth: 'oauth2', port });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE' || port === 0) throw err;
+    process.stderr.write(`Port ${port} is taken; the simulator uses another one.\n`);
+    return startSimulator({ size: 'small', seed, auth: 'oauth2' });
+  }
+}
+
 export function registerDemo(program: Command): void {
   program
     .command('demo')
     .description('Start a simulated district (small, OAuth 2) and run a full sync of it into the store')
     .option('--db <path>', `store: a SQLite file or a postgres:// URL (default: ROSTERSYNC_DATABASE_URL, then ROSTERSYNC_DB, then ${DEFAULT_DB})`)
     .option('--seed <n>', 'district seed', '1')
+    .option('--port <n>', `simulator port (default ${DEMO_PORT}; any free port when that one is taken)`)
     .action(async (opts) => {
       const file = dbPath(opts.db);
       process.stderr.write('Starting the simulated district (small, OAuth 2 client credentials)…\n');
-      const sim = await startSimulator({ size: 'small', seed: Number(opts.seed) || 1, auth: 'oauth2' });
+      const sim = await startDemoSimulator(Number(opts.seed) || 1, opts.port === undefined ? DEMO_PORT : Number(opts.port));
       const store = await openStore({ url: file });
       const progress = createProgress();
       try {
