@@ -324,6 +324,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   const heartbeatMs = options.heartbeatMs ?? 5000;
   const maxStoredIssues = options.maxStoredIssues ?? 50_000;
   const log = options.logger;
+  // Resolved before the run exists: a bad ROSTERSYNC_PREP_THREADS fails here, leaving no run behind.
+  const prepPool = options.prepPool === undefined ? sharedPrepPool() : (options.prepPool ?? undefined);
 
   const connection = await store.connections.get(connectionId);
   if (!connection) throw new StoreError('not_found', `connection ${connectionId} does not exist`);
@@ -396,7 +398,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   /** With reference checks: what each target collection holds after the apply, and the check of the collection being read. */
   const refSets = new ReferenceSets(store.staging, runId, connectionId);
   /** Pages with their records prepared (page-prep.ts) as they arrive. */
-  const source = new PageSource(reader, codec, options.prepPool === undefined ? sharedPrepPool() : (options.prepPool ?? undefined), (c, reason) =>
+  const source = new PageSource(reader, codec, prepPool, (c, reason) =>
     log?.warn('page preparation thread failed; the page was prepared on the sync thread', { runId, connectionId, collection: c, reason }),
   );
   const ingested: ReadonlySet<CollectionName> = new Set(collections);

@@ -12,7 +12,7 @@ import { parseEnvelope } from '../source/http-client.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { liveTable } from '../store/schema.ts';
 import type { CollectionName } from '../oneroster/types.ts';
-import { PrepPool } from './prep-pool.ts';
+import { PrepPool, defaultPrepThreads } from './prep-pool.ts';
 import { DEFAULT_CODEC, addCounters, takeCounters } from './record-codec.ts';
 
 const COLLECTIONS: CollectionName[] = ['academicSessions', 'orgs', 'courses', 'users', 'classes', 'enrollments', 'demographics'];
@@ -161,5 +161,14 @@ describe('codec counters', () => {
     const main = { a: 1, nested: { b: 1, c: 5 } };
     addCounters(main, taken);
     assert.deepEqual(main, { a: 3, nested: { b: 4, c: 5 } });
+  });
+});
+
+describe('ROSTERSYNC_PREP_THREADS', () => {
+  it('is off unless set; a bad value is refused with the variable named', () => {
+    assert.equal(defaultPrepThreads({}), 0);
+    assert.equal(defaultPrepThreads({ ROSTERSYNC_PREP_THREADS: '' }), 0);
+    assert.equal(defaultPrepThreads({ ROSTERSYNC_PREP_THREADS: '2' }), 2);
+    for (const bad of ['-1', '1.5', 'many', '17']) assert.throws(() => defaultPrepThreads({ ROSTERSYNC_PREP_THREADS: bad }), /ROSTERSYNC_PREP_THREADS must be an integer from 0 to 16/);
   });
 });
