@@ -4,12 +4,13 @@
  * same result when a worker dies mid-read.
  */
 import { strict as assert } from 'node:assert';
-import { after, before, describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { syncConnection, type ProviderAccess } from '../services/sync-service.ts';
 import { startSimulator, type RunningSimulator } from '../simulate/server.ts';
 import { SourceError } from '../source/errors.ts';
 import { parseEnvelope } from '../source/http-client.ts';
 import { openStore, type Store } from '../store/store.ts';
+import { forEachDialect } from '../store/test-dialects.ts';
 import { liveTable } from '../store/schema.ts';
 import type { CollectionName } from '../oneroster/types.ts';
 import { PrepPool, defaultPrepThreads } from './prep-pool.ts';
@@ -37,37 +38,32 @@ async function snapshot(store: Store, runId: number): Promise<unknown> {
   return { tables, issues };
 }
 
-describe('page preparation in worker threads', () => {
-  let sim: RunningSimulator;
-  let access: ProviderAccess;
+/** A dirty `small` district (issues, reference errors and SDS counters to compare), served once for the file. */
+let sim: RunningSimulator | undefined;
+const simAccess = async (): Promise<ProviderAccess> => {
+  sim ??= await startSimulator({ size: 'small', seed: 7, dirtyRate: 0.03, auth: 'none' });
+  return { baseUrl: sim.baseUrl, auth: { kind: 'none' }, pageSize: 500 };
+};
+after(async () => {
+  await sim?.close();
+});
 
-  before(async () => {
-    // Dirty records give issues, reference errors and SDS counters to compare.
-    sim = await startSimulator({ size: 'small', seed: 7, dirtyRate: 0.03, auth: 'none' });
-    access = { baseUrl: sim.baseUrl, auth: { kind: 'none' }, pageSize: 500 };
-  });
-  after(async () => {
-    await sim.close();
-  });
+const warnings: Array<{ msg: string; meta?: Record<string, unknown> }> = [];
+const logger = { info: () => {}, warn: (msg: string, meta?: Record<string, unknown>) => void warnings.push({ msg, ...(meta ? { meta } : {}) }) };
 
-  const warnings: Array<{ msg: string; meta?: Record<string, unknown> }> = [];
-  const logger = { info: () => {}, warn: (msg: string, meta?: Record<string, unknown>) => void warnings.push({ msg, ...(meta ? { meta } : {}) }) };
-  const syncWith = async (prepPool: PrepPool | null) => {
-    const store = await openStore({ url: ':memory:' });
-    try {
-      const r = await syncConnection({ store, access, connectionName: 'sim', toggles, optional: { courses: true }, prepPool, logger });
-      const { durationMs: _d, timings: _t, runId, ...result } = r.result;
-      return { result, sds: r.sds, rows: await snapshot(store, runId) };
-    } finally {
-      await store.close();
-    }
-  };
+/** Syncs the simulator into `store` and returns what could differ between the two paths. */
+async function syncInto(store: Store, prepPool: PrepPool | null) {
+  const r = await syncConnection({ store, access: await simAccess(), connectionName: 'sim', toggles, optional: { courses: true }, prepPool, logger });
+  const { durationMs: _d, timings: _t, runId, ...result } = r.result;
+  return { result, sds: r.sds, rows: await snapshot(store, runId) };
+}
 
+forEachDialect('page preparation in worker threads', ({ it, open }) => {
   it('a first sync prepared in a worker equals one prepared on the sync thread', async () => {
     const pool = new PrepPool({ threads: 1, minBytes: 0 });
     try {
-      const here = await syncWith(null);
-      const there = await syncWith(pool);
+      const here = await syncInto(await open(), null);
+      const there = await syncInto(await open(), pool);
       assert.ok(pool.counts.pages > 10, `pages prepared by the worker: ${pool.counts.pages}`);
       assert.equal(pool.counts.fallbacks, 0);
       const errors = (here.result as { issues: { bySeverity: { error: number } } }).issues.bySeverity.error;
@@ -81,26 +77,32 @@ describe('page preparation in worker threads', () => {
       await pool.close();
     }
   });
+});
 
-  it('a worker that dies (heap limit) leaves its pages to the sync thread, with the same result', async () => {
+describe('a dying page preparation thread', () => {
+  it('leaves its pages to the sync thread, with the same result, and is logged', async () => {
     // 2 MiB cannot even load the modules: every worker dies, each page falls back, and after
     // three deaths the pool stops offloading.
     const pool = new PrepPool({ threads: 1, minBytes: 0, heapMiB: 2 });
+    const stores: Store[] = [];
     try {
-      const here = await syncWith(null);
-      const there = await syncWith(pool);
+      for (let i = 0; i < 2; i++) stores.push(await openStore({ url: ':memory:' }));
+      const here = await syncInto(stores[0]!, null);
+      warnings.length = 0;
+      const there = await syncInto(stores[1]!, pool);
       assert.equal(pool.counts.pages, 0);
       assert.ok(pool.counts.deaths >= 3, `deaths ${pool.counts.deaths}`);
+      assert.ok(pool.counts.fallbacks >= 1, `fallbacks ${pool.counts.fallbacks}`);
       // Each fallback is logged for the admin, with the collection and the thread's error (no record data).
       const logged = warnings.filter((w) => w.msg.startsWith('page preparation thread failed'));
       assert.equal(logged.length, pool.counts.fallbacks);
       assert.ok(logged.every((w) => typeof w.meta?.['collection'] === 'string' && typeof w.meta?.['reason'] === 'string'), JSON.stringify(logged[0]));
-      assert.ok(pool.counts.fallbacks >= 1, `fallbacks ${pool.counts.fallbacks}`);
       assert.deepEqual(there.result, here.result);
       assert.deepEqual(there.sds, here.sds);
       assert.deepEqual(there.rows, here.rows);
     } finally {
       await pool.close();
+      for (const s of stores) await s.close();
     }
   });
 });
