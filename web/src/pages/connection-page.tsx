@@ -5,7 +5,8 @@
 import { useState } from 'react';
 import { errorText, get, post, api } from '../api.ts';
 import { useSession } from '../app.tsx';
-import { Badge, DataTable, CheckTable, ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtDuration, fmtNum, fmtTime, HealthBanner, issueCounts, Loading, Notice, RunStatus, Section, TOGGLE_LABELS, useLoad } from '../components/ui.tsx';
+import { Badge, CheckTable, ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtNum, HealthBanner, Loading, Notice, Section, TOGGLE_LABELS, useLoad } from '../components/ui.tsx';
+import { RunsTable } from '../components/runs-table.tsx';
 import { Link, navigate, seg, useLocation, useTitle } from '../router.tsx';
 import type { CheckResult, ConnectionDetail, Run, SyncStarted } from '../types.ts';
 import { lastFinished, nextRun } from './dashboard-page.tsx';
@@ -220,28 +221,5 @@ export function ConnectionPage({ id }: { id: string }) {
         <RunsTable runs={data.runs} />
       </Section>
     </>
-  );
-}
-
-export function RunsTable({ runs }: { runs: Run[] }) {
-  return (
-    <DataTable scroll={false} columns={['Run', 'Mode', 'Status', 'SDS status', 'Started', 'Duration', { label: 'Errors', num: true }, { label: 'Warnings', num: true }]} rows={runs.length} empty="No runs yet.">
-      {runs.map((r) => (
-        <tr key={r.id}>
-          <td>
-            <Link to={`/runs/${r.id}`}>#{r.id}</Link>
-          </td>
-          <td>{r.mode}</td>
-          <td>
-            <RunStatus run={r} />
-          </td>
-          <td>{r.sdsStatus ? <Badge value={r.sdsStatus} /> : '—'}</td>
-          <td>{fmtTime(r.startedAt)}</td>
-          <td>{fmtDuration(r.startedAt, r.finishedAt)}</td>
-          <td className="num">{fmtNum(issueCounts(r).errors)}</td>
-          <td className="num">{fmtNum(issueCounts(r).warnings)}</td>
-        </tr>
-      ))}
-    </DataTable>
   );
 }

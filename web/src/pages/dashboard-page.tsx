@@ -5,7 +5,8 @@
 import { useEffect, useState } from 'react';
 import { errorText, get, post } from '../api.ts';
 import { useSession } from '../app.tsx';
-import { Badge, DataTable, ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtDuration, fmtNum, fmtTime, HealthBanner, issueCounts, Loading, RunStatus, shortUrl, useLoad } from '../components/ui.tsx';
+import { ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtNum, fmtTime, HealthBanner, issueCounts, Loading, shortUrl, useLoad } from '../components/ui.tsx';
+import { RunsTable } from '../components/runs-table.tsx';
 import { Link, navigate, seg, useTitle } from '../router.tsx';
 import type { Connection, ConnectionDetail, Run, SyncStarted } from '../types.ts';
 
@@ -174,24 +175,7 @@ function ConnectionCard({ card, onChange }: { card: Card; onChange: () => Promis
           </tr>
         </tbody>
       </table>
-      <DataTable caption="Last runs" compact scroll={false} columns={['Run', 'Mode', 'Status', 'Started', 'Duration', { label: 'Errors', num: true }, { label: 'Warnings', num: true }]} rows={card.runs.length} empty="No runs yet.">
-        {card.runs.map((r) => (
-          <tr key={r.id}>
-            <td>
-              <Link to={`/runs/${r.id}`}>#{r.id}</Link>
-            </td>
-            <td>{r.mode}</td>
-            <td>
-              <RunStatus run={r} />
-              {r.sdsStatus ? <Badge value={r.sdsStatus} /> : null}
-            </td>
-            <td>{fmtTime(r.startedAt)}</td>
-            <td>{fmtDuration(r.startedAt, r.finishedAt)}</td>
-            <td className="num">{fmtNum(issueCounts(r).errors)}</td>
-            <td className="num">{fmtNum(issueCounts(r).warnings)}</td>
-          </tr>
-        ))}
-      </DataTable>
+      <RunsTable runs={card.runs} caption="Last runs" compact sdsColumn={false} />
     </section>
   );
 }
