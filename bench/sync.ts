@@ -120,7 +120,8 @@ export async function benchSync(args: string[]): Promise<void> {
   else if (/^postgres(ql)?:\/\//i.test(dbArg)) store = await postgresStore(dbArg, size);
   else throw new Error(`--db must be sqlite, postgres or a postgres:// URL, not ${dbArg}`);
   const db = store.url;
-  console.log(`store: ${store.label} (staging: ${bulk})`);
+  // Passes inherit the environment: ROSTERSYNC_PREP_THREADS=1 measures page preparation in a worker thread.
+  console.log(`store: ${store.label} (staging: ${bulk}; page preparation threads: ${process.env['ROSTERSYNC_PREP_THREADS'] || 0})`);
   const entities = ['academicSessions', 'orgs', 'users', 'classes', 'enrollments', 'courses', 'demographics'];
 
   const t0 = performance.now();
