@@ -69,10 +69,11 @@ export const DEFAULT_MIN_BYTES = 64 * 1024;
 /**
  * Threads from `ROSTERSYNC_PREP_THREADS`; default 0 (off). Measured on this project's 2-core
  * reference machine, where the provider simulator, the sync's thread and a worker share two cores:
- * the `large` first sync on SQLite went from 60.4 s to 49.5-50.1 s, but its peak RSS from 368 to
- * 614-641 MiB (a worker's own heap and module loader), over the 512 MiB target; capping the
- * worker's heap brought RSS to ~500 MiB and took the gain away in garbage collection
- * (docs/benchmarks.md, session 6). Not measured on a machine with more cores, so not on by default.
+ * the `large` first sync on SQLite went from 60.4 s to 49.5-50.1 s in one hour and from 59.0 s to
+ * 60.1 s (no gain) in another, while its peak RSS went from 368-416 to 518-641 MiB (a worker's own
+ * heap and module loader), over the 512 MiB target; capping the worker's heap brought RSS to ~500 MiB
+ * and took the gain away in garbage collection (docs/benchmarks.md, session 6). Not measured on a
+ * machine with more cores, so not on by default.
  */
 export function defaultPrepThreads(env: NodeJS.ProcessEnv = process.env): number {
   const v = env['ROSTERSYNC_PREP_THREADS'];
