@@ -9,11 +9,6 @@ import { createProgress } from './progress.ts';
 import { dbPath, DEFAULT_DB } from './shared.ts';
 
 /**
- * `rostersync demo` (`npm run demo`): the main job end to end on the embedded default. Starts the
- * district simulator (`small`, OAuth 2) in-process, runs a full sync into ./rostersync.db, prints
- * the summary and where the data is.
- */
-/**
  * The demo's simulator port. The same port each time keeps the records' hrefs (and so the page
  * bodies) the same from one `npm run demo` to the next, so the second run recognises its pages
  * ("known pages") instead of re-reading them because the hrefs name a new port.
@@ -30,6 +25,11 @@ async function startDemoSimulator(seed: number, port: number): Promise<RunningSi
   }
 }
 
+/**
+ * `rostersync demo` (`npm run demo`): the main job end to end on the embedded default. Starts the
+ * district simulator (`small`, OAuth 2) in-process, runs a full sync into ./rostersync.db, prints
+ * the summary and where the data is.
+ */
 export function registerDemo(program: Command): void {
   program
     .command('demo')

@@ -17,7 +17,7 @@
  * offsets (they are counted in `discardedRequests`).
  */
 import { SINGULAR_KEY, type CollectionName } from '../oneroster/types.ts';
-import { bodyHash, type FetchedPage, type OffloadedBody, type PageReader, type PageSummary, type ReadOptions } from './page-reader.ts';
+import { bodyHash, rawSourcedId, type FetchedPage, type OffloadedBody, type PageReader, type PageSummary, type ReadOptions } from './page-reader.ts';
 import type { ConnectionConfig } from './connection.ts';
 import { SourceError, type ImsxStatus } from './errors.ts';
 import { Hash53Set } from './hash53-set.ts';
@@ -135,14 +135,6 @@ function hash53(s: string): number {
   return 4294967296 * (2097151 & h2) + (h1 >>> 0);
 }
 
-function idOf(item: unknown): string | undefined {
-  if (item !== null && typeof item === 'object') {
-    const id = (item as Record<string, unknown>)['sourcedId'];
-    if (typeof id === 'string') return id;
-  }
-  return undefined;
-}
-
 interface PendingPage {
   offset: number;
   controller: AbortController;
@@ -219,6 +211,7 @@ export class OneRosterClient implements PageReader {
     // arrived, while that body is parsed elsewhere. Without it the next request would only start
     // once the previous page is parsed.
     const depth = this.prefetch + (offload !== undefined ? 1 : 0);
+    const label = `/${collection}`;
     const limit = this.config.pageSize;
     const seen = new Hash53Set();
     const linkNextSeen = new Set<string>();
@@ -253,7 +246,6 @@ export class OneRosterClient implements PageReader {
           return offloading;
         };
       }
-      const label = `/${collection}`;
       pending.promise = this.http
         .getJson(`/${collection}?${buildQuery(params)}`, get)
         .then(async (res) => {
@@ -313,21 +305,21 @@ export class OneRosterClient implements PageReader {
           ? `${known.count}|${known.firstId}|${known.lastId}|${res.bytes}`
           : off !== undefined
             ? `${off.count}|${off.ids[0] ?? ''}|${off.ids[off.count - 1] ?? ''}|${res.bytes}`
-            : `${items.length}|${idOf(items[0]) ?? ''}|${idOf(items[items.length - 1]) ?? ''}|${res.bytes}`;
+            : `${items.length}|${rawSourcedId(items[0]) ?? ''}|${rawSourcedId(items[items.length - 1]) ?? ''}|${res.bytes}`;
         if (fingerprint === previousFingerprint) {
-          throw new SourceError('paging_loop', `The provider returned the same page of /${collection} twice in a row (offset ${head.offset}); it seems to ignore the offset parameter. Paging cannot complete.`, { path: `/${collection}` });
+          throw new SourceError('paging_loop', `The provider returned the same page of /${collection} twice in a row (offset ${head.offset}); it seems to ignore the offset parameter. Paging cannot complete.`, { path: label });
         }
         previousFingerprint = fingerprint;
         const link = res.headers['link'] !== undefined ? parseLinkHeader(res.headers['link']) : undefined;
         const next = link?.get('next');
         if (next !== undefined) {
           if (linkNextSeen.has(next)) {
-            throw new SourceError('paging_loop', `The provider's Link header for /${collection} pointed at the same next page twice; paging cannot complete.`, { path: `/${collection}` });
+            throw new SourceError('paging_loop', `The provider's Link header for /${collection} pointed at the same next page twice; paging cannot complete.`, { path: label });
           }
           linkNextSeen.add(next);
         }
         if (index + 1 > this.maxPages) {
-          throw new SourceError('paging_loop', `Stopped reading /${collection} after ${this.maxPages} pages (${stats.items} records) without reaching the end. The provider may be paging in a loop; raise maxPages if the collection is really this large.`, { path: `/${collection}` });
+          throw new SourceError('paging_loop', `Stopped reading /${collection} after ${this.maxPages} pages (${stats.items} records) without reaching the end. The provider may be paging in a loop; raise maxPages if the collection is really this large.`, { path: label });
         }
 
         // Duplicate sourcedIds across (and within) pages: offset paging drifts when data changes mid-read.
@@ -336,7 +328,7 @@ export class OneRosterClient implements PageReader {
         const checkDuplicates = (list: readonly unknown[], listIds?: ReadonlyArray<string | null>): void => {
           const n = listIds !== undefined ? listIds.length : list.length;
           for (let i = 0; i < n; i++) {
-            const id = listIds !== undefined ? listIds[i] : idOf(list[i]);
+            const id = listIds !== undefined ? listIds[i] : rawSourcedId(list[i]);
             if (id === undefined || id === null) continue;
             if (!seen.add(hash53(id))) {
               stats.duplicateCount++;
@@ -351,7 +343,6 @@ export class OneRosterClient implements PageReader {
         if (off !== undefined) page.offloaded = off;
         if (known !== undefined) {
           const raw = res.raw!;
-          const label = `/${collection}`;
           page.known = known;
           page.materialize = () => {
             const parsed = parseEnvelope(raw, { status: res.status, headers: res.headers, label }, { expectKey: collection, expectShape: 'array' });

@@ -61,6 +61,15 @@ export interface PageOffload {
   parse(raw: Buffer, res: { status: number; headers: Record<string, string>; label: string }): Promise<OffloadedBody>;
 }
 
+/** An item's `sourcedId` as sent, when it is a string (paging loop and duplicate checks). */
+export function rawSourcedId(item: unknown): string | undefined {
+  if (item !== null && typeof item === 'object') {
+    const id = (item as Record<string, unknown>)['sourcedId'];
+    if (typeof id === 'string') return id;
+  }
+  return undefined;
+}
+
 /** SHA-256 (base64) of a salt and a response body: `FetchedPage.bodyHash`. */
 export function bodyHash(salt: string, body: Buffer): string {
   return createHash('sha256').update(salt).update(body).digest('base64');

@@ -9,7 +9,6 @@
  */
 import { compileFilter, parseFilter } from '../oneroster/filter-grammar.ts';
 import type { CollectionName } from '../oneroster/types.ts';
-
 import { bodyHash, type FetchedPage, type PageReader, type ReadOptions } from '../source/page-reader.ts';
 
 export interface MemoryPageReaderOptions {

@@ -14,6 +14,7 @@ import type { AnyEntity, CollectionName, Status } from '../oneroster/types.ts';
 import { checkReferences } from '../sds/rules.ts';
 import type { ImsxStatus } from '../source/errors.ts';
 import { parseEnvelope } from '../source/http-client.ts';
+import { rawSourcedId } from '../source/page-reader.ts';
 import { recordValues, type ColumnValue } from '../store/entity-columns.ts';
 import { hashCanonical, jsonEqual, rawFingerprint, type RecordCodec } from './record-codec.ts';
 import { refsOf, type CrossCheck } from './reference-check.ts';
@@ -188,10 +189,7 @@ export function prepareBody(
 ): PreparedBodyParts {
   const env = parseEnvelope(raw, res, { expectKey: c, expectShape: 'array' });
   const items = env.body[c] as unknown[];
-  const ids = items.map((item) => {
-    const id = item !== null && typeof item === 'object' ? (item as { sourcedId?: unknown }).sourcedId : undefined;
-    return typeof id === 'string' ? id : null;
-  });
+  const ids = items.map((item) => rawSourcedId(item) ?? null);
   const t = emptyPrepTimings();
   const entries = prepareItems(c, items, options, t);
   return { count: items.length, ids, warnings: env.warnings, entries, t };

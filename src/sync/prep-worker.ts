@@ -10,7 +10,7 @@ import { SourceError } from '../source/errors.ts';
 import { prepareBody } from './page-prep.ts';
 import type { PrepReply, PrepRequest, ReadSetup } from './prep-protocol.ts';
 import { takeCounters, type CodecRecipe, type RecordCodec } from './record-codec.ts';
-import type { CrossCheck } from './reference-check.ts';
+import { crossCheckOf, type CrossCheck } from './reference-check.ts';
 
 interface Read {
   collection: CollectionName;
@@ -42,7 +42,7 @@ async function setup(s: ReadSetup): Promise<Read> {
   let cross: CrossCheck | undefined;
   if (s.cross !== undefined) {
     const sets = new Map(s.cross.map(([t, ids]) => [t, new Set(ids)] as const));
-    cross = { targets: new Set(sets.keys()), sets, has: (t, id) => sets.get(t)?.has(id) ?? true };
+    cross = crossCheckOf(new Set(sets.keys()), sets);
   }
   return { collection: s.collection, codec, eager: s.eager, cross };
 }

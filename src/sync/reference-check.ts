@@ -137,7 +137,12 @@ export async function crossCheckFor(
   if (targets.size === 0) return undefined;
   const byTarget = new Map<CollectionName, Set<string>>();
   for (const t of targets) byTarget.set(t, await sets.forTarget(t, absenceOf(t)));
-  return { targets, sets: byTarget, has: (t, id) => byTarget.get(t)?.has(id) ?? true };
+  return crossCheckOf(targets, byTarget);
+}
+
+/** The check over `sets`: a target without a set answers "present". */
+export function crossCheckOf(targets: ReadonlySet<CollectionName>, sets: ReadonlyMap<CollectionName, ReadonlySet<string>>): CrossCheck {
+  return { targets, sets, has: (t, id) => sets.get(t)?.has(id) ?? true };
 }
 
 /** Collections with references into themselves (checked after staging). */
