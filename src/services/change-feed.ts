@@ -12,9 +12,11 @@
  *   watermark of any connection in scope is above it), the read throws `StaleCursorError`: the
  *   consumer must do a full read, then resume from `restartCursor` (the head when it was told).
  *   A request without a cursor starts at the oldest retained event and is never stale.
- * - Ordering caveat (PostgreSQL with concurrent writers): a seq is taken at insert time and becomes
- *   visible at commit, so two applies committing out of order could let a reader pass a seq that
- *   appears later. On SQLite there is one writer and seqs become visible in order.
+ * - Ordering: a seq is taken at insert time and becomes visible at commit. On PostgreSQL several
+ *   workers apply at once, so applies that write history hold one advisory transaction lock
+ *   (`StagingArea.apply`): the next apply takes its seqs only after the previous one committed, and
+ *   a reader that has passed seq N never sees a lower applied seq appear later. On SQLite there is
+ *   one writer. (Plan rows of held runs take seqs without the lock; they are not in the feed.)
  */
 import type { ChangeEvent } from '../outputs/change-events.ts';
 import { decodeCursor, encodeCursor } from '../outputs/change-events.ts';

@@ -389,7 +389,9 @@ export class StagingArea {
    * Applies the staged rows of `collections` to the live tables and then calls `finish` (which
    * writes the run's final state), all in one transaction. `absence` gives each collection's rule
    * (complete full-sync reads only; `none` otherwise). Every change is also recorded in `changes`
-   * (`options.history`, default true). Returns per-collection absence counts.
+   * (`options.history`, default true). Returns per-collection absence counts. On PostgreSQL,
+   * applies that write history run one at a time across all processes (an advisory transaction
+   * lock), so the change feed's seqs become visible in order.
    */
   async apply(
     ctx: ApplyContext,
@@ -400,6 +402,12 @@ export class StagingArea {
     const history = options.history ?? true;
     await this.ensureTables();
     return this.#db.transaction().execute(async (trx) => {
+      // PostgreSQL: history seqs must become visible in seq order, or a feed reader (events API,
+      // webhooks) that has passed seq N never sees a lower seq another worker's apply commits later.
+      // A seq is taken at insert and seen at commit, so applies that write history take one
+      // transaction lock before their first insert: the next apply takes its seqs only after this
+      // one committed. (SQLite has one writer; its seqs become visible in order anyway.)
+      if (history && this.#location.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${HISTORY_ORDER_LOCK_KEY})`.execute(trx);
       const applied: Partial<Record<CollectionName, AppliedCollection>> = {};
       for (const [c, { absence, writes, fresh }] of collections) {
         // Large writes (a first sync): a sort-based index build after the insert beats ~1M
@@ -477,6 +485,8 @@ function checkpointUpsert(runId: number, collection: CollectionName, state: stri
 export const STAGE_LAYOUT_VERSION = 2;
 /** Advisory lock key serialising stage-table creation on PostgreSQL (any fixed 64-bit number). */
 const STAGE_LOCK_KEY = 7_265_301_842;
+/** Advisory lock key serialising applies that write change history on PostgreSQL (see `apply`). */
+export const HISTORY_ORDER_LOCK_KEY = 7_265_301_843;
 const STAGE_META = 'stage_meta';
 
 async function createStageTables(db: Kysely<Database>, where: StageLocation): Promise<void> {
