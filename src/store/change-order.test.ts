@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
 import type { AnyEntity } from '../oneroster/types.ts';
 import { recordValues } from './entity-columns.ts';
 import { StageOp } from './schema.ts';
@@ -25,7 +26,7 @@ async function stagedRun(store: Store, name: string, ids: string[]) {
   const stager = await store.staging.open({ runId, tenantId: conn.tenantId, connectionId: conn.id, collection: 'users' });
   await stager.write(ids.map(row));
   const ctx = { runId, tenantId: conn.tenantId, connectionId: conn.id, now: new Date() };
-  return { ctx, connectionId: conn.id, apply: (s: Store, finish: () => Promise<void>) => s.staging.apply(ctx, new Map([['users', { absence: { kind: 'none' as const }, writes: ids.length }]]), finish) };
+  return { ctx, connectionId: conn.id, apply: (s: Store, finish: Parameters<Store['staging']['apply']>[2]) => s.staging.apply(ctx, new Map([['users', { absence: { kind: 'none' as const }, writes: ids.length }]]), finish) };
 }
 
 /** Applied history as a reader sees it now: [seq, connection] in seq order. */
@@ -50,7 +51,9 @@ forEachDialect(
       let aInside!: () => void;
       const aWritten = new Promise<void>((resolve) => (aInside = resolve));
       // A writes its history, then waits inside its transaction.
-      const aDone = a.apply(first, async () => {
+      let idleTimeout: string | undefined;
+      const aDone = a.apply(first, async (trx) => {
+        idleTimeout = (await sql<{ t: string }>`select current_setting('idle_in_transaction_session_timeout') as t`.execute(trx)).rows[0]?.t;
         aInside();
         await gate;
       });
@@ -73,6 +76,7 @@ forEachDialect(
         await bDone;
       }
       assert.equal(bFinished, true);
+      assert.equal(idleTimeout, '1min', 'a dead worker cannot hold the lock for longer than a minute of silence');
       const seen = await visible(reader);
       assert.deepEqual(
         seen.map(([, c]) => c),

@@ -407,7 +407,13 @@ export class StagingArea {
       // A seq is taken at insert and seen at commit, so applies that write history take one
       // transaction lock before their first insert: the next apply takes its seqs only after this
       // one committed. (SQLite has one writer; its seqs become visible in order anyway.)
-      if (history && this.#location.dialect === 'postgres') await sql`select pg_advisory_xact_lock(${HISTORY_ORDER_LOCK_KEY})`.execute(trx);
+      if (history && this.#location.dialect === 'postgres') {
+        // A worker machine lost mid-apply (no FIN, so PostgreSQL keeps the session for hours of TCP
+        // keepalive) would hold the lock for every other apply: its transaction is ended after
+        // APPLY_IDLE_TIMEOUT of silence. The apply's statements follow each other without pauses.
+        await sql`set local idle_in_transaction_session_timeout = ${sql.lit(APPLY_IDLE_TIMEOUT)}`.execute(trx);
+        await sql`select pg_advisory_xact_lock(${HISTORY_ORDER_LOCK_KEY})`.execute(trx);
+      }
       const applied: Partial<Record<CollectionName, AppliedCollection>> = {};
       for (const [c, { absence, writes, fresh }] of collections) {
         // Large writes (a first sync): a sort-based index build after the insert beats ~1M
@@ -487,6 +493,8 @@ export const STAGE_LAYOUT_VERSION = 2;
 const STAGE_LOCK_KEY = 7_265_301_842;
 /** Advisory lock key serialising applies that write change history on PostgreSQL (see `apply`). */
 export const HISTORY_ORDER_LOCK_KEY = 7_265_301_843;
+/** PostgreSQL: an apply transaction whose client goes silent this long is ended (see `apply`). */
+export const APPLY_IDLE_TIMEOUT = '60s';
 const STAGE_META = 'stage_meta';
 
 async function createStageTables(db: Kysely<Database>, where: StageLocation): Promise<void> {
