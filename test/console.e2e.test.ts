@@ -413,6 +413,15 @@ describe('web console (browser)', () => {
     await helpdesk.getByText('active', { exact: true }).waitFor();
     await page.getByRole('button', { name: 'Disable helpdesk' }).click();
     await helpdesk.getByText('disabled', { exact: true }).waitFor();
+    // A refused account (the name is taken) keeps what was typed, to correct and send again.
+    await page.getByLabel('Username').fill('helpdesk');
+    await page.getByLabel(/^Password/).fill('another helpdesk password');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await page.getByRole('alert').filter({ hasText: 'username helpdesk is taken' }).waitFor();
+    assert.equal(await page.getByLabel('Username').inputValue(), 'helpdesk', 'the refused form keeps its username');
+    assert.equal(await page.getByLabel(/^Password/).inputValue(), 'another helpdesk password', 'and its password');
+    await page.getByLabel('Username').fill('');
+    await page.getByLabel(/^Password/).fill('');
     // Tenants: create one, flight a Test provider for it.
     await page.getByLabel(/^Tenant id/).fill('district-42');
     await page.getByLabel('Tenant name').fill('Springfield Public Schools');

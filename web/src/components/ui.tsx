@@ -31,6 +31,44 @@ export function useLoad<T>(load: () => Promise<T>, deps: readonly unknown[]): { 
   return { data, error, loading, reload };
 }
 
+/** The state around a page's actions (create, rotate, delete…): see `useAction`. */
+export interface Action {
+  error: string | undefined;
+  notice: string | undefined;
+  /** An action is in flight (disable its buttons). */
+  busy: boolean;
+  /** Shows an error found before any request (e.g. a form check). */
+  setError: (text: string | undefined) => void;
+  /**
+   * Clears the error and the notice, awaits `fn`, then shows `done` (when given) or the error.
+   * Resolves to whether `fn` succeeded, so a caller clears its form only after it did.
+   */
+  run: (fn: () => Promise<unknown>, done?: string) => Promise<boolean>;
+}
+
+/** One error line, one notice line and a busy flag shared by a section's actions. */
+export function useAction(): Action {
+  const [error, setError] = useState<string>();
+  const [notice, setNotice] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const run = useCallback(async (fn: () => Promise<unknown>, done?: string): Promise<boolean> => {
+    setError(undefined);
+    setNotice(undefined);
+    setBusy(true);
+    try {
+      await fn();
+      if (done !== undefined) setNotice(done);
+      return true;
+    } catch (err) {
+      setError(errorText(err));
+      return false;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { error, notice, busy, setError, run };
+}
+
 export function Loading({ what = 'Loading' }: { what?: string }) {
   return (
     <p className="muted" role="status">

@@ -4,9 +4,9 @@
  * newest first. Tenant admins manage their tenant's accounts; viewers read.
  */
 import { useState, type FormEvent } from 'react';
-import { api, errorText, get, post } from '../api.ts';
+import { api, get, post } from '../api.ts';
 import { useSession } from '../app.tsx';
-import { Badge, DataTable, ErrorBox, fmtTime, Loading, Notice, SecretOnce, Section, useLoad } from '../components/ui.tsx';
+import { Badge, DataTable, ErrorBox, fmtTime, Loading, Notice, SecretOnce, Section, useAction, useLoad } from '../components/ui.tsx';
 import { seg, useTitle } from '../router.tsx';
 import type { Account, ApiTokenInfo, AuditEntry, Flight, Provider, Role, Tenant } from '../types.ts';
 
@@ -36,47 +36,41 @@ export function AccountsPage() {
 function Accounts({ onChange }: { onChange: () => void }) {
   const { me, readOnly } = useSession();
   const list = useLoad(() => get<{ users: Account[] }>('/users').then((r) => r.users), []);
-  const [error, setError] = useState<string>();
-  const [notice, setNotice] = useState<string>();
+  const action = useAction();
   const tenantScope = me.user.role === 'installation_admin' ? undefined : me.user.tenantId;
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [role, setRole] = useState<Role>('viewer');
   const [tenant, setTenant] = useState(tenantScope ?? '');
 
-  const act = async (what: () => Promise<unknown>, done: string): Promise<void> => {
-    setError(undefined);
-    setNotice(undefined);
-    try {
+  const act = (what: () => Promise<unknown>, done: string): Promise<boolean> =>
+    action.run(async () => {
       await what();
-      setNotice(done);
       onChange();
       await list.reload();
-    } catch (err) {
-      setError(errorText(err));
-    }
-  };
+    }, done);
   const create = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
     const name = username.trim();
     const body = { username: name, password, role, ...(role !== 'installation_admin' && tenant.trim() !== '' ? { tenantId: tenant.trim() } : {}) };
-    await act(() => post('/users', body), `Account ${name} created.`);
+    // The form keeps what was typed when the account was refused (e.g. a taken name).
+    if (!(await act(() => post('/users', body), `Account ${name} created.`))) return;
     setUsername('');
     setPassword('');
   };
-  const setDisabled = (a: Account, disabled: boolean): Promise<void> => {
-    if (disabled && !window.confirm(`Disable "${a.username}"? Their sessions and API tokens stop working until enabled again.`)) return Promise.resolve();
-    return act(() => api('PATCH', `/users/${seg(a.id)}`, { disabled }), `${a.username} ${disabled ? 'disabled' : 'enabled'}.`);
+  const setDisabled = async (a: Account, disabled: boolean): Promise<void> => {
+    if (disabled && !window.confirm(`Disable "${a.username}"? Their sessions and API tokens stop working until enabled again.`)) return;
+    await act(() => api('PATCH', `/users/${seg(a.id)}`, { disabled }), `${a.username} ${disabled ? 'disabled' : 'enabled'}.`);
   };
-  const remove = (a: Account): Promise<void> => {
-    if (!window.confirm(`Delete "${a.username}" with their sessions and API tokens? The audit log keeps their actions.`)) return Promise.resolve();
-    return act(() => api('DELETE', `/users/${seg(a.id)}`), `${a.username} deleted.`);
+  const remove = async (a: Account): Promise<void> => {
+    if (!window.confirm(`Delete "${a.username}" with their sessions and API tokens? The audit log keeps their actions.`)) return;
+    await act(() => api('DELETE', `/users/${seg(a.id)}`), `${a.username} deleted.`);
   };
 
   return (
     <Section title="Accounts">
-      <ErrorBox error={list.error ?? error} />
-      <Notice text={notice} />
+      <ErrorBox error={list.error ?? action.error} />
+      <Notice text={action.notice} />
       {list.loading && !list.data ? <Loading /> : null}
       <DataTable testId="accounts" columns={['Username', 'Role', 'Tenant', 'Created', 'Password changed', 'State', !readOnly && 'Actions']} rows={(list.data ?? []).length}>
         {(list.data ?? []).map((a) => (
@@ -151,32 +145,26 @@ function Tenants({ onChange }: { onChange: () => void }) {
   const { me } = useSession();
   const installation = me.user.role === 'installation_admin';
   const list = useLoad(() => get<{ tenants: Tenant[] }>('/tenants').then((r) => r.tenants), []);
-  const [error, setError] = useState<string>();
-  const [notice, setNotice] = useState<string>();
+  const action = useAction();
   const [id, setId] = useState('');
   const [name, setName] = useState('');
 
   const create = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
-    setError(undefined);
-    setNotice(undefined);
-    try {
+    await action.run(async () => {
       await post('/tenants', { id: id.trim(), name: name.trim() });
-      setNotice(`Tenant ${name.trim()} created.`);
       setId('');
       setName('');
       onChange();
       await list.reload();
-    } catch (err) {
-      setError(errorText(err));
-    }
+    }, `Tenant ${name.trim()} created.`);
   };
 
   return (
     <Section title="Tenants">
       <p className="muted">Each district is a tenant: its connections, data and tenant accounts stay apart from the others. Test providers of the SDS catalog can be chosen in a tenant once flighted for it.</p>
-      <ErrorBox error={list.error ?? error} />
-      <Notice text={notice} />
+      <ErrorBox error={list.error ?? action.error} />
+      <Notice text={action.notice} />
       {list.loading && !list.data ? <Loading /> : null}
       <DataTable testId="tenants" columns={['Id', 'Name', 'Created', 'Flighted Test providers']} rows={(list.data ?? []).length}>
         {(list.data ?? []).map((t) => (
@@ -222,22 +210,18 @@ function Flights({ tenantId, canEdit, onChange }: { tenantId: string; canEdit: b
     [tenantId, canEdit],
   );
   const [pick, setPick] = useState('');
-  const [error, setError] = useState<string>();
+  const action = useAction();
   const flighted = new Set((flights.data ?? []).map((f) => f.providerId));
   const candidates = (tests.data ?? []).filter((p) => !flighted.has(p.id));
-  const change = async (what: () => Promise<unknown>): Promise<void> => {
-    setError(undefined);
-    try {
+  const change = (what: () => Promise<unknown>): Promise<boolean> =>
+    action.run(async () => {
       await what();
       onChange();
       await Promise.all([flights.reload(), tests.reload()]);
-    } catch (err) {
-      setError(errorText(err));
-    }
-  };
+    });
   return (
     <div className="flights">
-      <ErrorBox error={flights.error ?? error} />
+      <ErrorBox error={flights.error ?? action.error} />
       {(flights.data ?? []).length === 0 ? <span className="muted">none</span> : null}
       <ul className="plain">
         {(flights.data ?? []).map((f) => (
@@ -274,41 +258,35 @@ function Flights({ tenantId, canEdit, onChange }: { tenantId: string; canEdit: b
 
 function Tokens({ onChange }: { onChange: () => void }) {
   const list = useLoad(() => get<{ tokens: ApiTokenInfo[] }>('/tokens').then((r) => r.tokens), []);
-  const [error, setError] = useState<string>();
+  const action = useAction();
   const [secret, setSecret] = useState<{ name: string; token: string }>();
   const [name, setName] = useState('');
   const [days, setDays] = useState('90');
 
   const create = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
-    setError(undefined);
-    try {
+    await action.run(async () => {
       const n = Number(days);
       const r = await post<{ token: string; apiToken: ApiTokenInfo }>('/tokens', { name: name.trim(), ...(days.trim() !== '' && Number.isInteger(n) && n > 0 ? { expiresInDays: n } : {}) });
       setSecret({ name: r.apiToken.name, token: r.token });
       setName('');
       onChange();
       await list.reload();
-    } catch (err) {
-      setError(errorText(err));
-    }
+    });
   };
   const revoke = async (t: ApiTokenInfo): Promise<void> => {
     if (!window.confirm(`Revoke the token "${t.name}"? Scripts using it are refused from now on.`)) return;
-    setError(undefined);
-    try {
+    await action.run(async () => {
       await api('DELETE', `/tokens/${seg(t.id)}`);
       onChange();
       await list.reload();
-    } catch (err) {
-      setError(errorText(err));
-    }
+    });
   };
 
   return (
     <Section title="Your API tokens">
       <p className="muted">For scripts against the admin API: send it as <code>Authorization: Bearer …</code>. It acts with your role.</p>
-      <ErrorBox error={list.error ?? error} />
+      <ErrorBox error={list.error ?? action.error} />
       {secret ? <SecretOnce title={`Token ${secret.name}`} items={[{ label: 'Token', value: secret.token }]} onDone={() => setSecret(undefined)} /> : null}
       {list.loading && !list.data ? <Loading /> : null}
       <DataTable testId="api-tokens" columns={['Name', 'Created', 'Expires', 'Last used', 'Actions']} rows={(list.data ?? []).length} empty="No API tokens.">

@@ -2,10 +2,10 @@
  * The dashboard: per connection its health (SDS's banner), last runs with their status and issue
  * counts, live records per entity, and the next scheduled run; pending holds at the top.
  */
-import { useEffect, useState } from 'react';
-import { errorText, get, post } from '../api.ts';
+import { useEffect } from 'react';
+import { get, post } from '../api.ts';
 import { useSession } from '../app.tsx';
-import { ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtNum, fmtTime, HealthBanner, issueCounts, Loading, shortUrl, useLoad } from '../components/ui.tsx';
+import { ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtNum, fmtTime, HealthBanner, issueCounts, Loading, shortUrl, useAction, useLoad } from '../components/ui.tsx';
 import { RunsTable } from '../components/runs-table.tsx';
 import { Link, navigate, seg, useTitle } from '../router.tsx';
 import type { Connection, ConnectionDetail, Run, SyncStarted } from '../types.ts';
@@ -103,21 +103,16 @@ function AutoRefresh({ reload }: { reload: () => Promise<void> }) {
 function ConnectionCard({ card, onChange }: { card: Card; onChange: () => Promise<void> }) {
   const { readOnly } = useSession();
   const { connection: c, records } = card.detail;
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   const last = lastFinished(card.runs);
   const running = card.runs.find((r) => r.status === 'running');
   const sync = async (): Promise<void> => {
-    setBusy(true);
-    setError(undefined);
-    try {
+    const started = await action.run(async () => {
       const s = await post<SyncStarted>(`/connections/${seg(c.id)}/sync`, { mode: 'full' });
       navigate(`/runs/${s.runId}`);
-    } catch (err) {
-      setError(errorText(err));
-      setBusy(false);
-      void onChange();
-    }
+    });
+    // Refused (e.g. a run already going): show the card as it is now.
+    if (!started) void onChange();
   };
   return (
     <section className="card connection-card" aria-labelledby={`conn-${c.id}`} data-connection={c.id}>
@@ -136,13 +131,13 @@ function ConnectionCard({ card, onChange }: { card: Card; onChange: () => Promis
               Follow run #{running.id}
             </Link>
           ) : readOnly ? null : (
-            <button type="button" className="primary" onClick={() => void sync()} disabled={busy}>
-              {busy ? 'Starting…' : 'Sync now'}
+            <button type="button" className="primary" onClick={() => void sync()} disabled={action.busy}>
+              {action.busy ? 'Starting…' : 'Sync now'}
             </button>
           )}
         </div>
       </div>
-      <ErrorBox error={error} />
+      <ErrorBox error={action.error} />
       <HealthBanner run={last} />
       <dl className="facts">
         <div>

@@ -4,9 +4,9 @@
  * applying at most what was planned, discard drops the plan.
  */
 import { useState } from 'react';
-import { errorText, get, post } from '../api.ts';
+import { get, post } from '../api.ts';
 import { useSession } from '../app.tsx';
-import { ENTITY_LABELS, ErrorBox, fmtNum, fmtTime, Loading, Notice, Section, useLoad, DataTable } from '../components/ui.tsx';
+import { ENTITY_LABELS, ErrorBox, fmtNum, fmtTime, Loading, Notice, Section, useAction, useLoad, DataTable } from '../components/ui.tsx';
 import { Link, navigate, seg, useTitle } from '../router.tsx';
 import type { Connection, Plan, Run, SyncStarted } from '../types.ts';
 
@@ -68,44 +68,32 @@ export function PlanTables({ plan }: { plan: Plan }) {
 /** Approve / discard buttons of a pending hold. */
 export function HoldDecision({ run, onDecided }: { run: Run; onDecided: () => Promise<void> | void }) {
   const { readOnly, refreshHolds } = useSession();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string>();
+  const action = useAction();
   if (readOnly) return <p className="muted">A read-only account cannot approve or discard holds.</p>;
   const approve = async (): Promise<void> => {
     if (!window.confirm(`Approve held run #${run.id}? Rostersync re-runs the sync and applies at most what was planned, deletions included.`)) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+    await action.run(async () => {
       const s = await post<SyncStarted>(`/holds/${run.id}/approve`);
       refreshHolds();
       navigate(`/runs/${s.runId}`);
-    } catch (err) {
-      setError(errorText(err));
-      setBusy(false);
-    }
+    });
   };
   const discard = async (): Promise<void> => {
     if (!window.confirm(`Discard held run #${run.id}? Nothing of it is applied; the next sync plans afresh.`)) return;
-    setBusy(true);
-    setError(undefined);
-    try {
+    await action.run(async () => {
       await post(`/holds/${run.id}/discard`);
       refreshHolds();
       await onDecided();
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <>
-      <ErrorBox error={error} />
+      <ErrorBox error={action.error} />
       <div className="actions">
-        <button type="button" className="primary" onClick={() => void approve()} disabled={busy}>
+        <button type="button" className="primary" onClick={() => void approve()} disabled={action.busy}>
           Approve and apply
         </button>
-        <button type="button" className="danger" onClick={() => void discard()} disabled={busy}>
+        <button type="button" className="danger" onClick={() => void discard()} disabled={action.busy}>
           Discard
         </button>
       </div>

@@ -4,9 +4,9 @@
  * are in the create/rotate answer only and shown once here.
  */
 import { useState, type FormEvent } from 'react';
-import { api, errorText, get, post } from '../api.ts';
+import { api, get, post } from '../api.ts';
 import { useSession } from '../app.tsx';
-import { Badge, DataTable, ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtTime, Loading, Notice, SecretOnce, Section, shortUrl, useLoad } from '../components/ui.tsx';
+import { Badge, DataTable, ENTITY_LABELS, ENTITY_ORDER, ErrorBox, fmtTime, Loading, Notice, SecretOnce, Section, shortUrl, useAction, useLoad } from '../components/ui.tsx';
 import { seg, useTitle } from '../router.tsx';
 import type { ApiClient, Connection, Webhook } from '../types.ts';
 
@@ -36,8 +36,7 @@ function ApiClients({ connections, names }: { connections: Connection[]; names: 
   const [all, setAll] = useState(false);
   const list = useLoad(() => get<{ clients: ApiClient[] }>('/api-clients', { all: all || undefined }).then((r) => r.clients), [all]);
   const [secret, setSecret] = useState<{ title: string; clientId: string; secret: string }>();
-  const [error, setError] = useState<string>();
-  const [notice, setNotice] = useState<string>();
+  const action = useAction();
   const [name, setName] = useState('');
   const [conn, setConn] = useState('');
   const [scopes, setScopes] = useState<string[]>(['roster-core', 'roster']);
@@ -45,37 +44,27 @@ function ApiClients({ connections, names }: { connections: Connection[]; names: 
 
   const create = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
-    setError(undefined);
-    try {
+    await action.run(async () => {
       const r = await post<{ client: ApiClient; clientSecret: string }>('/api-clients', { connectionId: conn || connections[0]?.id, name: name.trim(), scopes, oauth1 });
       setSecret({ title: `Secret of ${r.client.name}`, clientId: r.client.clientId, secret: r.clientSecret });
       setName('');
       await list.reload();
-    } catch (err) {
-      setError(errorText(err));
-    }
+    });
   };
   const rotate = async (c: ApiClient): Promise<void> => {
     if (!window.confirm(`Rotate the secret of "${c.name}"? The old secret stops working at once.`)) return;
-    setError(undefined);
-    try {
+    await action.run(async () => {
       const r = await post<{ client: ApiClient; clientSecret: string }>(`/api-clients/${seg(c.id)}/rotate`);
       setSecret({ title: `New secret of ${r.client.name}`, clientId: r.client.clientId, secret: r.clientSecret });
       await list.reload();
-    } catch (err) {
-      setError(errorText(err));
-    }
+    });
   };
   const revoke = async (c: ApiClient): Promise<void> => {
     if (!window.confirm(`Revoke "${c.name}"? Its tokens and signatures are refused from now on.`)) return;
-    setError(undefined);
-    try {
+    await action.run(async () => {
       await post(`/api-clients/${seg(c.id)}/revoke`);
-      setNotice(`${c.name} revoked.`);
       await list.reload();
-    } catch (err) {
-      setError(errorText(err));
-    }
+    }, `${c.name} revoked.`);
   };
 
   return (
@@ -87,8 +76,8 @@ function ApiClients({ connections, names }: { connections: Connection[]; names: 
         </label>
       }
     >
-      <ErrorBox error={list.error ?? error} />
-      <Notice text={notice} />
+      <ErrorBox error={list.error ?? action.error} />
+      <Notice text={action.notice} />
       {secret ? (
         <SecretOnce
           title={secret.title}
@@ -175,50 +164,38 @@ function Webhooks({ connections, names }: { connections: Connection[]; names: Ma
   const { readOnly } = useSession();
   const list = useLoad(() => get<{ webhooks: Webhook[] }>('/webhooks').then((r) => r.webhooks), []);
   const [secret, setSecret] = useState<{ title: string; secret: string }>();
-  const [error, setError] = useState<string>();
-  const [notice, setNotice] = useState<string>();
+  const action = useAction();
   const [url, setUrl] = useState('');
   const [conn, setConn] = useState('');
   const [entities, setEntities] = useState<string[]>([]);
 
   const create = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
-    setError(undefined);
-    try {
+    await action.run(async () => {
       const r = await post<{ webhook: Webhook; secret: string }>('/webhooks', { url: url.trim(), ...(conn ? { connectionId: conn } : {}), ...(entities.length > 0 ? { entities } : {}) });
       setSecret({ title: `Signing secret of ${shortUrl(r.webhook.url)}`, secret: r.secret });
       setUrl('');
       await list.reload();
-    } catch (err) {
-      setError(errorText(err));
-    }
+    });
   };
   const remove = async (w: Webhook): Promise<void> => {
     if (!window.confirm(`Remove the webhook to ${shortUrl(w.url)}? It receives no more events.`)) return;
-    setError(undefined);
-    try {
+    await action.run(async () => {
       await api('DELETE', `/webhooks/${seg(w.id)}`);
-      setNotice(`Webhook to ${shortUrl(w.url)} removed.`);
       await list.reload();
-    } catch (err) {
-      setError(errorText(err));
-    }
+    }, `Webhook to ${shortUrl(w.url)} removed.`);
   };
   const enable = async (w: Webhook): Promise<void> => {
-    setError(undefined);
-    try {
+    await action.run(async () => {
       await post(`/webhooks/${seg(w.id)}/enable`);
-      setNotice(`Webhook to ${shortUrl(w.url)} enabled again.`);
       await list.reload();
-    } catch (err) {
-      setError(errorText(err));
-    }
+    }, `Webhook to ${shortUrl(w.url)} enabled again.`);
   };
 
   return (
     <Section title="Webhooks">
-      <ErrorBox error={list.error ?? error} />
-      <Notice text={notice} />
+      <ErrorBox error={list.error ?? action.error} />
+      <Notice text={action.notice} />
       {secret ? <SecretOnce title={secret.title} items={[{ label: 'Signing secret', value: secret.secret }]} onDone={() => setSecret(undefined)} /> : null}
       <DataTable testId="webhooks" columns={['URL', 'Connection', 'Entities', 'Last delivery', 'State', !readOnly && 'Actions']} rows={(list.data ?? []).length} empty="No webhooks.">
         {(list.data ?? []).map((w) => (

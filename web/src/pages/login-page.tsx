@@ -5,7 +5,7 @@
  */
 import { useState, type FormEvent } from 'react';
 import { ApiError, errorText, post } from '../api.ts';
-import { ErrorBox } from '../components/ui.tsx';
+import { ErrorBox, useAction } from '../components/ui.tsx';
 import { useTitle } from '../router.tsx';
 import type { Me } from '../types.ts';
 
@@ -82,23 +82,17 @@ function SetupForm({ onLogin }: { onLogin: (me: Me) => void }) {
   const [username, setUsername] = useState('admin');
   const [password, setPassword] = useState('');
   const [confirm, setConfirm] = useState('');
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
+  const action = useAction();
   const submit = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
     if (password !== confirm) {
-      setError('The two passwords differ.');
+      action.setError('The two passwords differ.');
       return;
     }
-    setBusy(true);
-    setError(undefined);
-    try {
+    await action.run(async () => {
       await post('/setup', { token: token.trim(), password, username: username.trim() });
       onLogin(await signIn(username.trim(), password));
-    } catch (err) {
-      setError(errorText(err));
-      setBusy(false);
-    }
+    });
   };
   return (
     <form onSubmit={(e) => void submit(e)} aria-labelledby="setup-title">
@@ -107,7 +101,7 @@ function SetupForm({ onLogin }: { onLogin: (me: Me) => void }) {
         <code>rostersync serve</code> printed a one-time setup token (<code>rss_…</code>) when it started on an empty database. Enter it to create the
         first installation admin.
       </p>
-      <ErrorBox error={error} />
+      <ErrorBox error={action.error} />
       <div className="field">
         <label htmlFor="setup-token">Setup token</label>
         <input id="setup-token" className="mono" autoComplete="off" required value={token} onChange={(e) => setToken(e.target.value)} />
@@ -127,8 +121,8 @@ function SetupForm({ onLogin }: { onLogin: (me: Me) => void }) {
         <label htmlFor="setup-confirm">Password again</label>
         <input id="setup-confirm" type="password" autoComplete="new-password" required value={confirm} onChange={(e) => setConfirm(e.target.value)} />
       </div>
-      <button type="submit" className="primary" disabled={busy}>
-        {busy ? 'Creating…' : 'Create the admin and sign in'}
+      <button type="submit" className="primary" disabled={action.busy}>
+        {action.busy ? 'Creating…' : 'Create the admin and sign in'}
       </button>
     </form>
   );
