@@ -136,8 +136,6 @@ export interface SyncConnectionOptions {
   mode?: 'full' | 'delta';
   /** Page preparation threads (`RunSyncOptions.prepPool`); default the process's shared pool. */
   prepPool?: PrepPool | null;
-  /** `RunSyncOptions.earlyApply` (PostgreSQL; default true). */
-  earlyApply?: boolean;
   /** Plan only: nothing is applied; the plan is kept as the run's `changes` (applied = 0). */
   dryRun?: boolean;
   /** Continue a killed run from its staged pages (default true); false: fail it and start over. */
@@ -209,7 +207,6 @@ export async function syncConnection(options: SyncConnectionOptions): Promise<Sy
       ...(approval ? { approval } : {}),
       ...(codec ? { codec } : {}),
       ...(options.prepPool !== undefined ? { prepPool: options.prepPool } : {}),
-      ...(options.earlyApply !== undefined ? { earlyApply: options.earlyApply } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
       ...(options.logger ? { logger: options.logger } : {}),
       ...(options.signal ? { signal: options.signal } : {}),

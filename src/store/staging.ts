@@ -27,7 +27,7 @@
  * alike. (PostgreSQL note: `lookupRange` and the tail rule compare sourcedIds with `<`/`>`; they
  * must use byte order there, i.e. `COLLATE "C"` on the key index, to match the sync's order check.)
  */
-import { sql, type ControlledTransaction, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { CollectionName, Status } from '../oneroster/types.ts';
 import { ENTITY_COLUMNS, SECONDARY_INDEXES, type ColumnValue } from './entity-columns.ts';
 import { sourcedIdType } from './migrations/column-types.ts';
@@ -143,8 +143,6 @@ export class StagingArea {
   readonly #rebuildMinWrites: number | undefined;
   readonly #location: StageLocation;
   #ready: Promise<void> | undefined;
-  /** Open early applies by run id (PostgreSQL; see `beginEarly`). */
-  readonly #early = new Map<number, EarlyApply>();
 
   /**
    * @param options.rebuildMinWrites drop and rebuild secondary indexes around applies of at least
@@ -198,8 +196,6 @@ export class StagingArea {
    * a truncate (~0.02 µs per row against ~3.5 µs for a row-by-row delete of 1.1M rows).
    */
   async discard(runId: number, collection?: CollectionName): Promise<void> {
-    const early = this.#early.get(runId);
-    if (early) await (collection ? early.forget(collection) : early.abandon());
     await this.ensureTables();
     const loose = this.#db as unknown as Kysely<any>; // SAFETY: stage tables share run_id.
     await loose.transaction().execute(async (trx) => {
@@ -300,7 +296,6 @@ export class StagingArea {
 
   /** Turns staged writes into `invalid` (dropped after staging, e.g. by a reference check). */
   async markInvalid(runId: number, c: CollectionName, sourcedIds: readonly string[]): Promise<void> {
-    this.#early.get(runId)?.dirty(c);
     await this.ensureTables();
     const stage = stageTable(c);
     await this.#db.transaction().execute(async (trx) => {
@@ -325,7 +320,6 @@ export class StagingArea {
     hash: string,
     diffWith: (liveData: string) => string,
   ): Promise<StageOp> {
-    this.#early.get(ctx.runId)?.dirty(c);
     const live = await sql<{ content_hash: string; data: string; deleted_run: number | null }>`select content_hash, data, deleted_run from ${sql.table(liveTable(c))}
       where connection_id = ${ctx.connectionId} and sourced_id = ${sourcedId}`.execute(this.#db);
     const row = live.rows[0];
@@ -381,30 +375,6 @@ export class StagingArea {
   }
 
   /**
-   * PostgreSQL: opens the run's apply transaction now, so that the live rows of collections with no
-   * live rows yet (`EarlyApply.track`) are inserted page by page while the read goes on, and the
-   * server does that work on a core the read leaves idle. Nothing is visible to anyone else until
-   * `apply` commits it with the rest; a failed or discarded collection rolls back to its savepoint,
-   * a held, dry or failed run rolls it all back. Undefined on SQLite (one writer, one thread).
-   */
-  async beginEarly(ctx: Omit<ApplyContext, 'now'>): Promise<EarlyApply | undefined> {
-    if (this.#location.dialect !== 'postgres') return undefined;
-    await this.ensureTables();
-    const trx = await this.#db.startTransaction().execute();
-    try {
-      // A sync that stalls longer than this (a provider down) loses the early rows; apply then
-      // writes them itself. Ends the session of a worker machine lost mid-read, too.
-      await sql`set local idle_in_transaction_session_timeout = ${sql.lit(EARLY_IDLE_TIMEOUT)}`.execute(trx);
-    } catch (err) {
-      await trx.rollback().execute().catch(() => undefined);
-      throw err;
-    }
-    const early = new EarlyApply(trx, ctx, () => this.#early.delete(ctx.runId));
-    this.#early.set(ctx.runId, early);
-    return early;
-  }
-
-  /**
    * Records what the run would change as `changes` rows with `applied = 0` (a held run's plan, or a
    * dry run's), without touching the live tables. One transaction.
    */
@@ -431,36 +401,28 @@ export class StagingArea {
   ): Promise<Partial<Record<CollectionName, AppliedCollection>>> {
     const history = options.history ?? true;
     await this.ensureTables();
-    const postgres = this.#location.dialect === 'postgres';
-    const body = async (trx: Transaction<Database>, early: EarlyApply | undefined): Promise<Partial<Record<CollectionName, AppliedCollection>>> => {
+    return this.#db.transaction().execute(async (trx) => {
       // PostgreSQL: history seqs must become visible in seq order, or a feed reader (events API,
       // webhooks) that has passed seq N never sees a lower seq another worker's apply commits later.
       // A seq is taken at insert and seen at commit, so applies that write history take one
       // transaction lock before their first insert: the next apply takes its seqs only after this
       // one committed. (SQLite has one writer; its seqs become visible in order anyway.)
-      if (postgres) {
+      if (history && this.#location.dialect === 'postgres') {
         // A worker machine lost mid-apply (no FIN, so PostgreSQL keeps the session for hours of TCP
         // keepalive) would hold the lock for every other apply: its transaction is ended after
         // APPLY_IDLE_TIMEOUT of silence. The apply's statements follow each other without pauses.
         await sql`set local idle_in_transaction_session_timeout = ${sql.lit(APPLY_IDLE_TIMEOUT)}`.execute(trx);
-        if (history) await sql`select pg_advisory_xact_lock(${HISTORY_ORDER_LOCK_KEY})`.execute(trx);
+        await sql`select pg_advisory_xact_lock(${HISTORY_ORDER_LOCK_KEY})`.execute(trx);
       }
       const applied: Partial<Record<CollectionName, AppliedCollection>> = {};
       for (const [c, { absence, writes, fresh }] of collections) {
-        if (early?.applied(c)) {
-          // Its live rows are in this transaction already; the connection had none before (fresh),
-          // so nothing is absent.
-          if (history) for (const q of changeInserts(c, ctx, { kind: 'none' }, 1)) await trx.executeQuery(q.compile(trx));
-          await early.complete(c, ctx);
-          applied[c] = { deletedByAbsence: 0 };
-          continue;
-        }
         // Large writes (a first sync): a sort-based index build after the insert beats ~1M
         // random-order inserts into B-trees that outgrow the page cache (measured on a `large`
         // district's 1.1M enrollments: apply 22–31 s with the indexes, 14–18 s dropped + rebuilt).
-        const candidates =
+        const postgres = this.#location.dialect === 'postgres';
+        const rebuild =
           this.#rebuildMinWrites !== undefined && writes >= this.#rebuildMinWrites ? await rebuildCandidates(trx, c, writes, postgres) : [];
-        const rebuild = await dropIndexes(trx, candidates, postgres);
+        for (const idx of rebuild) await trx.schema.dropIndex(idx.name).execute();
         // History first: absence rows are found by what is still active.
         if (history) for (const q of changeInserts(c, ctx, absence, 1)) await trx.executeQuery(q.compile(trx));
         // Absence before the upsert: the same rows (a staged id is never absent), but the scan does
@@ -479,19 +441,7 @@ export class StagingArea {
       }
       await finish(trx, applied);
       return applied;
-    };
-    const early = this.#early.get(ctx.runId);
-    const trx = early ? await early.settle(collections) : undefined;
-    if (early && trx) {
-      try {
-        const out = await body(trx, early);
-        await early.commit();
-        return out;
-      } finally {
-        await early.abandon();
-      }
-    }
-    return this.#db.transaction().execute((t) => body(t, undefined));
+    });
   }
 }
 
@@ -513,33 +463,6 @@ async function rebuildCandidates(
   }
   const r = await trx.selectFrom(liveTable(c)).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
   return writes >= Number(r.n) ? indexes : [];
-}
-
-/**
- * Drops the rebuild candidates and returns the indexes dropped. PostgreSQL: DROP INDEX waits for
- * every open transaction on the table (another worker's early apply holds one for its whole run)
- * and blocks new readers while it waits, and waiting while this apply holds the history lock could
- * deadlock with that worker's apply. So it waits at most 200 ms, inside a savepoint, and the apply
- * keeps the indexes (a slower insert, the same rows) when it cannot have them.
- */
-async function dropIndexes(trx: Transaction<Database>, candidates: ReadonlyArray<{ name: string; column: string }>, postgres: boolean): Promise<ReadonlyArray<{ name: string; column: string }>> {
-  if (candidates.length === 0) return candidates;
-  if (!postgres) {
-    for (const idx of candidates) await trx.schema.dropIndex(idx.name).execute();
-    return candidates;
-  }
-  await sql`savepoint drop_indexes`.execute(trx);
-  try {
-    await sql`set local lock_timeout = '200ms'`.execute(trx);
-    for (const idx of candidates) await trx.schema.dropIndex(idx.name).execute();
-    await sql`set local lock_timeout = 0`.execute(trx);
-    await sql`release savepoint drop_indexes`.execute(trx);
-    return candidates;
-  } catch (err) {
-    if ((err as { code?: string }).code !== '55P03') throw err; // lock_not_available
-    await sql`rollback to savepoint drop_indexes`.execute(trx);
-    return [];
-  }
 }
 
 /** Where staging tables are created: an attached SQLite schema, or UNLOGGED PostgreSQL tables. */
@@ -630,11 +553,11 @@ function ids(names: readonly string[], prefix?: string): RawBuilder<unknown> {
  * `ApplyCollection.fresh`). Tombstone columns follow the staged status: `tobedeleted` keeps an
  * existing tombstone's first deletion time, `active` clears it (a restore).
  */
-function upsertFromStage(c: CollectionName, ctx: Omit<ApplyContext, 'now'> & { now?: Date }, fresh: boolean, only?: RawBuilder<unknown>): RawBuilder<unknown> {
+function upsertFromStage(c: CollectionName, ctx: ApplyContext, fresh: boolean): RawBuilder<unknown> {
   const live = liveTable(c);
   const stage = stageTable(c);
   const extra = ENTITY_COLUMNS[c].map((col) => col.name);
-  const now = (ctx.now ?? new Date()).toISOString();
+  const now = ctx.now.toISOString();
   const copied = ['status', 'date_last_modified', 'content_hash', 'data', 'raw', 'raw_fp', ...extra];
   const updates = copied.map((n) => sql`${sql.id(n)} = excluded.${sql.id(n)}`);
   const insert = sql`
@@ -644,7 +567,7 @@ function upsertFromStage(c: CollectionName, ctx: Omit<ApplyContext, 'now'> & { n
       case when s.status = 'tobedeleted' then cast(${ctx.runId} as integer) else null end,
       ${ids(copied, 's')}
     from ${sql.table(stage)} as s
-    where s.run_id = ${ctx.runId} and s.op >= ${STAGE_WRITE_MIN}${only === undefined ? sql`` : sql` and ${only}`}`;
+    where s.run_id = ${ctx.runId} and s.op >= ${STAGE_WRITE_MIN}`;
   if (fresh) return insert;
   return sql`${insert}
     on conflict (connection_id, sourced_id) do update set
@@ -816,160 +739,5 @@ export class PortableStagerFactory implements StagerFactory {
         });
       },
     };
-  }
-}
-
-/** PostgreSQL: an early apply's transaction is ended after this much client silence (see `beginEarly`). */
-export const EARLY_IDLE_TIMEOUT = '10min';
-
-/**
- * The apply transaction of one run, opened while the run still reads (`StagingArea.beginEarly`).
- * Statements run one at a time in the background, in page order; the first failure stops them all
- * and `settle` then rolls the transaction back, so `apply` writes everything itself as before.
- */
-export class EarlyApply {
-  readonly #trx: ControlledTransaction<Database>;
-  readonly #ctx: Omit<ApplyContext, 'now'>;
-  readonly #release: () => void;
-  #queue: Promise<void> = Promise.resolve();
-  #error: unknown;
-  #ended = false;
-  #committed = false;
-  /** Collections whose live rows go in early (fresh ones). */
-  readonly #tracked = new Set<CollectionName>();
-  /** Collections with rows in the transaction: rows inserted so far. */
-  readonly #inserted = new Map<CollectionName, number>();
-  /** Collections whose staged rows changed after they went in (a reference check dropped or rewrote some). */
-  readonly #dirty = new Set<CollectionName>();
-
-  constructor(trx: ControlledTransaction<Database>, ctx: Omit<ApplyContext, 'now'>, release: () => void) {
-    this.#trx = trx;
-    this.#ctx = ctx;
-    this.#release = release;
-  }
-
-  /** Why the early rows were given up, if they were (the apply then writes them itself). */
-  get error(): unknown {
-    return this.#error;
-  }
-
-  /** Live rows inserted while the run read (collections rolled back since are not counted). */
-  get rows(): number {
-    let n = 0;
-    for (const v of this.#inserted.values()) n += v;
-    return n;
-  }
-
-  /** `c` had no live rows of this connection when its read began: its rows may go in early. */
-  track(c: CollectionName): void {
-    this.#tracked.add(c);
-  }
-
-  /** The rows of `c` just staged (committed) as writes: inserted into the live table in the background. */
-  page(c: CollectionName, sourcedIds: readonly string[]): void {
-    if (!this.#tracked.has(c) || sourcedIds.length === 0) return;
-    const ids = [...sourcedIds];
-    this.#enqueue(async (trx) => {
-      if (!this.#inserted.has(c)) {
-        await sql`savepoint ${sql.id(`early_${c}`)}`.execute(trx);
-        this.#inserted.set(c, 0);
-      }
-      const r = await trx.executeQuery(upsertFromStage(c, this.#ctx, true, sql`s.sourced_id = any(${ids}::text[])`).compile(trx));
-      this.#inserted.set(c, this.#inserted.get(c)! + Number(r.numAffectedRows ?? 0n));
-    });
-  }
-
-  /** The staged rows of `c` were discarded (a failed or kept read): its early rows go too. */
-  async forget(c: CollectionName): Promise<void> {
-    this.#tracked.delete(c);
-    this.#dirty.delete(c);
-    this.#enqueue(async (trx) => {
-      if (!this.#inserted.has(c)) return;
-      await sql`rollback to savepoint ${sql.id(`early_${c}`)}`.execute(trx);
-      this.#inserted.delete(c);
-    });
-    await this.#queue;
-  }
-
-  /** Staged rows of `c` changed after staging: its early rows are written again at the apply. */
-  dirty(c: CollectionName): void {
-    if (this.#tracked.has(c)) this.#dirty.add(c);
-  }
-
-  /** `c` has rows in the transaction (the apply completes it with `complete`). */
-  applied(c: CollectionName): boolean {
-    return !this.#ended && this.#error === undefined && this.#inserted.has(c);
-  }
-
-  /**
-   * Waits for the queued statements: the transaction for an apply of `collections`, or undefined
-   * (rolled back) after a failure, or when a collection with early rows is not to be applied.
-   */
-  async settle(collections: ReadonlyMap<CollectionName, unknown>): Promise<Transaction<Database> | undefined> {
-    // Also finds a session PostgreSQL ended meanwhile (idle timeout, an admin), before the apply relies on it.
-    this.#enqueue(async (trx) => void (await sql`select 1`.execute(trx)));
-    await this.#queue;
-    if (this.#ended) return undefined;
-    if (this.#error !== undefined || [...this.#inserted.keys()].some((c) => !collections.has(c))) {
-      await this.abandon();
-      return undefined;
-    }
-    return this.#trx;
-  }
-
-  /**
-   * Makes the live rows of `c` exactly what its staged writes are: staged rows that changed after
-   * they went in (dirty) are written again, and pages staged before this process (a resumed run)
-   * or not yet inserted are added. Tombstones take the apply's time as their deletion time.
-   */
-  async complete(c: CollectionName, ctx: ApplyContext): Promise<void> {
-    const trx = this.#trx;
-    const live = sql.table(liveTable(c));
-    if (this.#dirty.has(c)) {
-      await sql`delete from ${live} where connection_id = ${ctx.connectionId}`.execute(trx);
-      await trx.executeQuery(upsertFromStage(c, ctx, true).compile(trx));
-      return;
-    }
-    const staged = await sql<{ n: number | string }>`select count(*) as n from ${sql.table(stageTable(c))} where run_id = ${ctx.runId} and op >= ${STAGE_WRITE_MIN}`.execute(trx);
-    if (Number(staged.rows[0]?.n ?? 0) !== this.#inserted.get(c)) {
-      const missing = sql`not exists (select 1 from ${live} as l where l.connection_id = ${ctx.connectionId} and l.sourced_id = s.sourced_id)`;
-      await trx.executeQuery(upsertFromStage(c, ctx, true, missing).compile(trx));
-    }
-    await sql`update ${live} set deleted_at = ${ctx.now.toISOString()} where connection_id = ${ctx.connectionId} and deleted_at is not null and deleted_run = ${ctx.runId}`.execute(trx);
-  }
-
-  /** Commits the transaction (the apply's last step). */
-  async commit(): Promise<void> {
-    if (this.#ended) throw new Error('early apply already ended');
-    this.#ended = true;
-    this.#release();
-    await this.#trx.commit().execute();
-    this.#committed = true;
-  }
-
-  /** The apply committed this transaction (with its early rows). */
-  get committed(): boolean {
-    return this.#committed;
-  }
-
-  /** Rolls back whatever went in early (a held, dry, failed or aborted run); idempotent. */
-  async abandon(): Promise<void> {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.#release();
-    await this.#queue;
-    // A session PostgreSQL ended (idle timeout) answers the rollback with an error: nothing to undo.
-    await this.#trx.rollback().execute().catch(() => undefined);
-  }
-
-  #enqueue(fn: (trx: Transaction<Database>) => Promise<void>): void {
-    this.#queue = this.#queue.then(async () => {
-      if (this.#ended || this.#error !== undefined) return;
-      try {
-        await fn(this.#trx);
-      } catch (err) {
-        this.#error = err;
-      }
-    });
   }
 }

@@ -479,14 +479,13 @@ forEachDialect(
       const defs = async (): Promise<string[]> =>
         (await sql<{ indexdef: string }>`select indexdef from pg_indexes where tablename = 'live_enrollments' order by indexname`.execute(store.db)).rows.map((r) => r.indexdef);
       const before = { oid: await oid(), defs: await defs() };
-      // Without the early apply (which keeps the indexes: its inserts run during the read).
-      const res = await runSync({ store, reader: reader(baseData()), connectionId: 'sis', earlyApply: false });
+      const res = await runSync({ store, reader: reader(baseData()), connectionId: 'sis' });
       assert.equal(res.entities.enrollments?.created, 4);
       const rebuilt = await oid();
       assert.notEqual(rebuilt, before.oid, 'an apply into the empty table rebuilt the class index');
       assert.deepEqual(await defs(), before.defs, 'same index definitions after the rebuild');
       // Another connection's first sync: its 4 writes are as many as the table holds, but the table is not empty.
-      const other = await runSync({ store, reader: reader(baseData()), connectionId: 'other', earlyApply: false });
+      const other = await runSync({ store, reader: reader(baseData()), connectionId: 'other' });
       assert.equal(other.entities.enrollments?.created, 4);
       assert.equal(await oid(), rebuilt, 'no rebuild into a table that holds rows of another connection');
       const byClass = (await sql<{ sourced_id: string }>`select sourced_id from live_enrollments where connection_id = 'sis' and class_id = 'k1' order by sourced_id`.execute(store.db)).rows;

@@ -38,7 +38,7 @@ import { StoreError, isStoreError } from '../store/errors.ts';
 import type { CollectionOutcome, EndpointCounts, EntityCounts, IssueSummary, RunError, RunStatus } from '../store/run-repository.ts';
 import { emptyIssueSummary } from '../store/run-repository.ts';
 import { STAGE_WRITE_MIN, StageOp } from '../store/schema.ts';
-import type { AbsenceRule, ApplyCollection, CollectionStager, EarlyApply, KnownRow, RangeRow, StageRow } from '../store/staging.ts';
+import type { AbsenceRule, ApplyCollection, CollectionStager, KnownRow, RangeRow, StageRow } from '../store/staging.ts';
 import type { Store } from '../store/store.ts';
 import { errorCode } from '../error-info.ts';
 import { fieldDiff } from './field-diff.ts';
@@ -132,12 +132,6 @@ export interface RunSyncOptions {
   mode?: 'full' | 'delta';
   /** Compute the plan (kept as `changes` rows with `applied = 0`) and apply nothing. */
   dryRun?: boolean;
-  /**
-   * PostgreSQL: insert the live rows of collections with no live rows yet while the read goes on,
-   * in the apply's transaction opened early (`StagingArea.beginEarly`). Default true; false applies
-   * everything after the read, as on SQLite.
-   */
-  earlyApply?: boolean;
   /** Apply an approved hold (see `Approval`). */
   approval?: Approval;
   /** Subtracted from the run's start (provider clock) for the next delta's cursor. Default 10 min. */
@@ -401,7 +395,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   let firstError: RunError | undefined;
   let aborted = false;
   let keepStaging = false;
-  let early: EarlyApply | undefined;
   /** With reference checks: what each target collection holds after the apply, and the check of the collection being read. */
   const refSets = new ReferenceSets(store.staging, runId, connectionId);
   /** Pages with their records prepared (page-prep.ts) as they arrive. */
@@ -656,7 +649,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     let keep: DataIssue[] = [];
     // Counting happens inside the stage transaction so the page's checkpoint carries it: a resumed
     // run continues from exactly these counts.
-    const inserted = await stager.write(rows, (inserted) => {
+    await stager.write(rows, (inserted) => {
       for (let i = 0; i < rowOps.length; i++) {
         const op = rowOps[i]!;
         if (!inserted[i]) {
@@ -677,11 +670,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       keep = countIssues(found, cur);
       return pageCheckpoint(c, counts, state, cur, issueSeq + keep.length, firstSeq);
     });
-    if (early !== undefined) {
-      const writes: string[] = [];
-      for (let i = 0; i < rows.length; i++) if (inserted[i] && rows[i]!.op >= STAGE_WRITE_MIN) writes.push(rows[i]!.sourcedId);
-      early.page(c, writes);
-    }
     t2 = performance.now();
     // The next page may have been prepared while this page's write waited on the database.
     timings.stage += t2 - t - local.normalize - local.references - (source.prepMs - sourcePrep0);
@@ -807,7 +795,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   /** Reads a collection completely into staging and returns how absence is to be decided. */
   const pullCollection = async (c: CollectionName, counts: EntityCounts, cp?: Checkpoint): Promise<{ liveEmpty: boolean; absence: AbsenceRule }> => {
     const stager = await store.staging.open({ runId, tenantId: connection.tenantId, connectionId, collection: c });
-    if (stager.liveEmpty) early?.track(c);
     const firstSeq = cp?.firstSeq ?? issueSeq;
     let cur = cp ? cp.cur : emptyIssueSummary();
     const full = cursorOf(c) === undefined;
@@ -861,8 +848,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   };
 
   try {
-    // PostgreSQL: live rows of fresh collections go into the apply's transaction while the read goes on.
-    if (!dryRun && options.earlyApply !== false) early = await store.staging.beginEarly({ runId, tenantId: connection.tenantId, connectionId });
     for (const c of collections) {
       const counts = emptyCounts();
       entities[c] = counts;
@@ -938,7 +923,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       // An aborted run applies nothing: the admin stopped it, so leave the store as it was.
       for (const c of toApply.keys()) entities[c]!.outcome = 'skipped';
       toApply.clear();
-      await early?.abandon();
       status = 'failed';
       firstError = { code: 'aborted', message: 'the run was aborted before it finished; nothing was applied' };
     } else {
@@ -992,7 +976,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     });
     if (!aborted && (dryRun || status === 'held')) {
       // Keep the plan for review (`changes` rows with applied = 0); touch nothing live.
-      await early?.abandon();
       await store.staging.recordPlan(applyCtx, toApply);
       for (const c of toApply.keys()) {
         const counts = entities[c]!;
@@ -1015,8 +998,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         advanced = advance.size > 0;
         await store.runs.finish(runId, outcomeBase(), trx, undefined, leaseOwner);
       });
-      if (early?.error !== undefined) log?.warn('early apply given up; the rows were written after the read', { runId, connectionId, code: errorCode(early.error) });
-      else if (early?.committed && early.rows > 0) log?.info('live rows inserted during the read', { runId, connectionId, rows: early.rows });
     }
     timings.apply = performance.now() - ta;
     const tc = performance.now();
@@ -1087,7 +1068,6 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       .catch(() => undefined); // the original error matters more
     throw err;
   } finally {
-    await early?.abandon().catch(() => undefined);
     if (!keepStaging) await store.staging.discard(runId).catch(() => undefined);
   }
 }
