@@ -222,6 +222,10 @@ export class SyncQueue {
     boss.on('error', (err) => log?.warn('queue background error', { code: errorCode(err) }));
     const pool = new pg.Pool({ connectionString: options.url, max: 2, application_name: 'rostersync-queue-tx', connectionTimeoutMillis: 30_000 });
     pool.on('error', () => {});
+    // A checked-out client the server ends (its transaction fails instead; see store.ts openPostgres).
+    pool.on('connect', (client) => {
+      client.on('error', () => {});
+    });
     try {
       await boss.start();
       const version = Number(await boss.schemaVersion());

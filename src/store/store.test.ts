@@ -221,6 +221,27 @@ forEachDialect(
       assert.ok(Number(backends.rows[0]?.n) <= 2, `at most 2 connections (saw ${backends.rows[0]?.n})`);
     });
 
+    it('survives the server ending a session while a transaction holds it, and fails only that transaction', async () => {
+      const s = await openAt(await freshUrl());
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let pid = 0;
+      // A transaction waiting on the process (as an apply's transaction waits for its callbacks).
+      const trx = s.db.transaction().execute(async (t) => {
+        pid = Number((await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(t)).rows[0]!.pid);
+        await held;
+        await sql`select 1`.execute(t);
+      });
+      while (pid === 0) await new Promise((r) => setTimeout(r, 10));
+      // An admin's pg_terminate_backend, a failover, idle_in_transaction_session_timeout: the checked-out
+      // client emits 'error', which would end the process without a listener of its own.
+      await sql`select pg_terminate_backend(${pid})`.execute(s.db);
+      await new Promise((r) => setTimeout(r, 200));
+      release();
+      await assert.rejects(trx, 'the transaction whose session ended fails');
+      assert.equal((await s.tenants.list()).length, 1, 'the store goes on with a new connection');
+    });
+
     it('reports a database that does not exist as database_unavailable', async () => {
       const u = new URL(PG_TEST_URL);
       u.pathname = '/rostersync_no_such_database_h2';

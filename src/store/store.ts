@@ -200,6 +200,13 @@ function openPostgres(options: StoreOptions): Opened {
   // without a listener pg re-emits that as an uncaught 'error' and ends the process. The next query
   // gets a new client, and reports the failure if the server is really gone.
   pool.on('error', () => {});
+  // A client the server ends while it is checked out (an admin's pg_terminate_backend, a failover,
+  // idle_in_transaction_session_timeout ending an apply whose worker went silent) emits 'error' too,
+  // and the pool's listener covers idle clients only: without one of its own the process would end.
+  // Its transaction's next query fails instead, where the caller handles it; the pool drops the client.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return {
     dialect: 'postgres',
     db: new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }),
