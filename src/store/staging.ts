@@ -121,6 +121,9 @@ export interface ApplyCollection {
   fresh?: boolean;
 }
 
+/** SQLite's busy timeout (store.ts sets it on open; a bulk apply restores it after its journal switch). */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
 /** Writes at least this large, and at least as large as the table, rebuild secondary indexes (SQLite). */
 export const INDEX_REBUILD_MIN_WRITES = 50_000;
 
@@ -141,6 +144,7 @@ export class StagingArea {
   readonly #db: Kysely<Database>;
   readonly #factory: StagerFactory;
   readonly #rebuildMinWrites: number | undefined;
+  readonly #bulkJournal: boolean;
   readonly #location: StageLocation;
   #ready: Promise<void> | undefined;
 
@@ -151,10 +155,15 @@ export class StagingArea {
    *   until commit, so there it happens only when the live table holds no row of any connection
    *   (an installation's first sync of that collection: nobody reads it yet).
    */
-  constructor(db: Kysely<Database>, factory: (db: Kysely<Database>) => StagerFactory, options: { rebuildMinWrites?: number } & StageLocation = {}) {
+  constructor(
+    db: Kysely<Database>,
+    factory: (db: Kysely<Database>) => StagerFactory,
+    options: { rebuildMinWrites?: number; bulkJournal?: boolean } & StageLocation = {},
+  ) {
     this.#db = db;
     this.#factory = factory(db);
     this.#rebuildMinWrites = options.rebuildMinWrites;
+    this.#bulkJournal = options.bulkJournal === true;
     this.#location = {
       ...(options.schema !== undefined ? { schema: options.schema } : {}),
       ...(options.unlogged ? { unlogged: true } : {}),
@@ -392,6 +401,14 @@ export class StagingArea {
    * (`options.history`, default true). Returns per-collection absence counts. On PostgreSQL,
    * applies that write history run one at a time across all processes (an advisory transaction
    * lock), so the change feed's seqs become visible in order.
+   *
+   * SQLite, an apply of at least `rebuildMinWrites` rows (a first sync) into a store file no other
+   * connection has open: the transaction runs with a rollback journal instead of the WAL. New pages
+   * are then written once, into the file, instead of into the WAL and again by the checkpoint at
+   * commit (~1.7 GB at `large`: apply 16.5 s against 25.5 s, docs/benchmarks.md session 7). The
+   * commit still syncs the file; a kill leaves a hot journal that the next open rolls back. While it
+   * runs, a process that opens the file waits for the busy timeout; one that had it open keeps the
+   * store in WAL mode (the switch is refused) and reads as before.
    */
   async apply(
     ctx: ApplyContext,
@@ -401,6 +418,39 @@ export class StagingArea {
   ): Promise<Partial<Record<CollectionName, AppliedCollection>>> {
     const history = options.history ?? true;
     await this.ensureTables();
+    const writes = [...collections.values()].reduce((n, c) => n + c.writes, 0);
+    const journaled = this.#bulkJournal && this.#rebuildMinWrites !== undefined && writes >= this.#rebuildMinWrites && (await this.#journalMode('delete', 0));
+    try {
+      return await this.#applyTransaction(ctx, collections, finish, history);
+    } finally {
+      // Back to WAL (waiting up to the busy timeout for a reader that opened the file meanwhile).
+      // Should that fail, the store stays in rollback-journal mode until its next open sets WAL again.
+      if (journaled) await this.#journalMode('wal', SQLITE_BUSY_TIMEOUT_MS);
+    }
+  }
+
+  /**
+   * SQLite: sets the store file's journal mode; false when it cannot (another connection has the file
+   * open: leaving WAL needs it alone), waiting at most `busyMs` for a lock.
+   */
+  async #journalMode(mode: 'delete' | 'wal', busyMs: number): Promise<boolean> {
+    try {
+      await sql`pragma busy_timeout = ${sql.lit(busyMs)}`.execute(this.#db);
+      const r = await sql<{ journal_mode: string }>`pragma main.journal_mode = ${sql.raw(mode)}`.execute(this.#db);
+      return r.rows[0]?.journal_mode === mode;
+    } catch {
+      return false;
+    } finally {
+      await sql`pragma busy_timeout = ${sql.lit(SQLITE_BUSY_TIMEOUT_MS)}`.execute(this.#db);
+    }
+  }
+
+  async #applyTransaction(
+    ctx: ApplyContext,
+    collections: ReadonlyMap<CollectionName, ApplyCollection>,
+    finish: (trx: Transaction<Database>, applied: Partial<Record<CollectionName, AppliedCollection>>) => Promise<void>,
+    history: boolean,
+  ): Promise<Partial<Record<CollectionName, AppliedCollection>>> {
     return this.#db.transaction().execute(async (trx) => {
       // PostgreSQL: history seqs must become visible in seq order, or a feed reader (events API,
       // webhooks) that has passed seq N never sees a lower seq another worker's apply commits later.

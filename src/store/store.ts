@@ -23,7 +23,7 @@ import { RunRepository } from './run-repository.ts';
 import type { Database as Schema } from './schema.ts';
 import { SecretBox } from './secret-box.ts';
 import { SqliteBulkStagerFactory } from './sqlite-bulk-stager.ts';
-import { INDEX_REBUILD_MIN_WRITES, PortableStagerFactory, StagingArea, type StageLocation, type StagerFactory } from './staging.ts';
+import { INDEX_REBUILD_MIN_WRITES, PortableStagerFactory, SQLITE_BUSY_TIMEOUT_MS, StagingArea, type StageLocation, type StagerFactory } from './staging.ts';
 import { TenantRepository } from './tenant-repository.ts';
 import { WebhookRepository } from './webhook-repository.ts';
 
@@ -51,6 +51,12 @@ export interface StoreOptions {
    * PostgreSQL only when the live table is empty (DROP INDEX locks the table until commit).
    */
   indexRebuildMinWrites?: number;
+  /**
+   * SQLite file: an apply of at least `indexRebuildMinWrites` rows runs with a rollback journal
+   * when no other connection has the file open (`StagingArea.apply`). Default true; false keeps
+   * the WAL for every apply.
+   */
+  bulkJournal?: boolean;
   /** Run pending migrations on open. Default true. */
   migrate?: boolean;
   /**
@@ -128,6 +134,8 @@ interface Opened {
   rebuildMinWrites: number | undefined;
   /** Where the (persistent) staging tables live; see `StagingArea`. */
   stage: StageLocation;
+  /** SQLite file: large applies may leave the WAL (see `StoreOptions.bulkJournal`). */
+  bulkJournal?: boolean;
 }
 
 /**
@@ -146,7 +154,7 @@ function openSqlite(options: StoreOptions): Opened {
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = NORMAL');
     raw.pragma('foreign_keys = ON');
-    raw.pragma('busy_timeout = 5000');
+    raw.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
     raw.pragma('temp_store = FILE');
     raw.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     raw.pragma(`cache_size = ${-1024 * Math.max(2, Math.floor(options.cacheMiB ?? 32))}`);
@@ -167,6 +175,7 @@ function openSqlite(options: StoreOptions): Opened {
     stagers: (kdb) => (options.bulk === 'portable' ? new PortableStagerFactory(kdb) : new SqliteBulkStagerFactory(raw, kdb)),
     rebuildMinWrites: options.indexRebuildMinWrites ?? INDEX_REBUILD_MIN_WRITES,
     stage: { schema: 'stage', dialect: 'sqlite' },
+    bulkJournal: options.bulkJournal !== false && sqlitePath(options.url) !== ':memory:',
   };
 }
 
@@ -259,7 +268,7 @@ function isConnectFailure(err: unknown): boolean {
  */
 export async function openStore(options: StoreOptions): Promise<Store> {
   const postgres = isPostgresUrl(options.url);
-  const { dialect, db, stagers, rebuildMinWrites, stage } = postgres ? openPostgres(options) : openSqlite(options);
+  const { dialect, db, stagers, rebuildMinWrites, stage, bulkJournal } = postgres ? openPostgres(options) : openSqlite(options);
   const box = options.secretKey === undefined ? undefined : new SecretBox(options.secretKey);
   // Unordered: 0005 landed before 0004, so stores migrated in between must still take 0004.
   const migrator = new Migrator({ db, provider: new InCodeMigrationProvider(dialect), allowUnorderedMigrations: true });
@@ -279,7 +288,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     }
     throw err;
   }
-  const staging = new StagingArea(db, stagers, { ...(rebuildMinWrites === undefined ? {} : { rebuildMinWrites }), ...stage });
+  const staging = new StagingArea(db, stagers, { ...(rebuildMinWrites === undefined ? {} : { rebuildMinWrites }), ...(bulkJournal ? { bulkJournal } : {}), ...stage });
   let closing: Promise<void> | undefined;
   return {
     dialect,
