@@ -25,7 +25,7 @@
 import { sleepUntil as sleep } from '../source/retry.ts';
 import PgBoss from 'pg-boss';
 import pg from 'pg';
-import { isPostgresUrl, storeLabel } from '../store/store.ts';
+import { isPostgresUrl, storeLabel, survivePoolErrors } from '../store/store.ts';
 import type { SyncLogger } from '../sync/full-sync.ts';
 import { errorCode, errorMessage } from '../error-info.ts';
 
@@ -221,11 +221,7 @@ export class SyncQueue {
     // listener an 'error' event would end the process.
     boss.on('error', (err) => log?.warn('queue background error', { code: errorCode(err) }));
     const pool = new pg.Pool({ connectionString: options.url, max: 2, application_name: 'rostersync-queue-tx', connectionTimeoutMillis: 30_000 });
-    pool.on('error', () => {});
-    // A checked-out client the server ends (its transaction fails instead; see store.ts openPostgres).
-    pool.on('connect', (client) => {
-      client.on('error', () => {});
-    });
+    survivePoolErrors(pool);
     try {
       await boss.start();
       const version = Number(await boss.schemaVersion());

@@ -12,20 +12,13 @@ import { pathToFileURL } from 'node:url';
 import { after, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import { sql, type Transaction } from 'kysely';
-import type { AnyEntity } from '../oneroster/types.ts';
-import { recordValues } from './entity-columns.ts';
-import { StageOp, type Database as Schema } from './schema.ts';
-import type { StageRow } from './staging.ts';
+import type { Database as Schema } from './schema.ts';
+import { create } from './stage-test-support.ts';
 import { openStore, type Store } from './store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rostersync-bulk-journal-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
-
-function row(id: string): StageRow {
-  const record = { sourcedId: id, status: 'active', dateLastModified: '2026-01-01T00:00:00.000Z', role: 'student', username: id, enabledUser: true } as unknown as AnyEntity;
-  return { sourcedId: id, op: StageOp.create, hash: `h-${id}`, status: 'active', values: recordValues('users', record), data: JSON.stringify(record) };
-}
 
 /** A file store with `ids` staged as users in a running run; `apply` applies them. */
 async function staged(options: { bulkJournal?: boolean } = {}, ids = ['a', 'b', 'c', 'd']) {
@@ -34,7 +27,7 @@ async function staged(options: { bulkJournal?: boolean } = {}, ids = ['a', 'b', 
   const conn = await store.connections.create({ name: 'sis', baseUrl: 'http://127.0.0.1:1/ims/oneroster/v1p1', authKind: 'none' });
   const runId = (await store.runs.start({ connectionId: conn.id, mode: 'full', leaseOwner: 'test' })).id;
   const stager = await store.staging.open({ runId, tenantId: conn.tenantId, connectionId: conn.id, collection: 'users' });
-  await stager.write(ids.map(row));
+  await stager.write(ids.map((id) => create(id)));
   const ctx = { runId, tenantId: conn.tenantId, connectionId: conn.id, now: new Date('2026-01-02T00:00:00.000Z') };
   const apply = (finish: (trx: Transaction<Schema>) => Promise<void>) => store.staging.apply(ctx, new Map([['users', { absence: { kind: 'none' as const }, writes: ids.length, fresh: true }]]), finish);
   return { file, store, apply };

@@ -7,26 +7,18 @@
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
-import type { AnyEntity } from '../oneroster/types.ts';
-import { recordValues } from './entity-columns.ts';
-import { StageOp } from './schema.ts';
-import type { StageRow } from './staging.ts';
+import { create } from './stage-test-support.ts';
 import type { Store } from './store.ts';
 import { forEachDialect } from './test-dialects.ts';
-
-function row(id: string): StageRow {
-  const record = { sourcedId: id, status: 'active', dateLastModified: '2026-01-01T00:00:00.000Z', role: 'student', username: id, enabledUser: true } as unknown as AnyEntity;
-  return { sourcedId: id, op: StageOp.create, hash: `h-${id}`, status: 'active', values: recordValues('users', record), data: JSON.stringify(record) };
-}
 
 /** A connection of its own with one run that has staged `ids` as users. */
 async function stagedRun(store: Store, name: string, ids: string[]) {
   const conn = await store.connections.create({ name, baseUrl: `http://127.0.0.1:1/${name}/ims/oneroster/v1p1`, authKind: 'none' });
   const runId = (await store.runs.start({ connectionId: conn.id, mode: 'full', leaseOwner: name })).id;
   const stager = await store.staging.open({ runId, tenantId: conn.tenantId, connectionId: conn.id, collection: 'users' });
-  await stager.write(ids.map(row));
+  await stager.write(ids.map((id) => create(id)));
   const ctx = { runId, tenantId: conn.tenantId, connectionId: conn.id, now: new Date() };
-  return { ctx, connectionId: conn.id, apply: (s: Store, finish: Parameters<Store['staging']['apply']>[2]) => s.staging.apply(ctx, new Map([['users', { absence: { kind: 'none' as const }, writes: ids.length }]]), finish) };
+  return { connectionId: conn.id, apply: (s: Store, finish: Parameters<Store['staging']['apply']>[2]) => s.staging.apply(ctx, new Map([['users', { absence: { kind: 'none' as const }, writes: ids.length }]]), finish) };
 }
 
 /** Applied history as a reader sees it now: [seq, connection] in seq order. */

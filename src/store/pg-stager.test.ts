@@ -9,34 +9,12 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import pg from 'pg';
-import type { AnyEntity } from '../oneroster/types.ts';
-import { recordValues } from './entity-columns.ts';
 import { PgStagerFactory } from './pg-stager.ts';
 import { StageOp, stageTable } from './schema.ts';
+import { create } from './stage-test-support.ts';
 import { PortableStagerFactory, stageColumns, type StageRow } from './staging.ts';
 import type { Store } from './store.ts';
 import { forEachDialect } from './test-dialects.ts';
-
-/** A users record with the fields the stage columns read. */
-function user(id: string, extra: Record<string, unknown> = {}): AnyEntity {
-  return {
-    sourcedId: id,
-    status: 'active',
-    dateLastModified: '2026-01-01T00:00:00.000Z',
-    role: 'student',
-    email: `${id}@example.org`,
-    username: id,
-    enabledUser: true,
-    ...extra,
-  } as unknown as AnyEntity;
-}
-
-/** A create row for `id` (data derived from the record). */
-function create(id: string, extra: Record<string, unknown> = {}, more: Partial<StageRow> = {}): StageRow {
-  const record = user(id, extra);
-  const data = JSON.stringify(record);
-  return { sourcedId: id, op: StageOp.create, hash: `h-${id}`, status: record.status, values: recordValues('users', record), data, fp: `fp-${id}`, ...more };
-}
 
 async function setup(store: Store, name = 'pg stager'): Promise<{ connectionId: string; tenantId: string; run: () => Promise<number> }> {
   const conn = await store.connections.create({ name, baseUrl: 'http://127.0.0.1:1/ims/oneroster/v1p1', authKind: 'none' });

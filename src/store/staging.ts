@@ -121,9 +121,6 @@ export interface ApplyCollection {
   fresh?: boolean;
 }
 
-/** SQLite's busy timeout (store.ts sets it on open; a bulk apply restores it after its journal switch). */
-export const SQLITE_BUSY_TIMEOUT_MS = 5000;
-
 /** Writes at least this large, and at least as large as the table, rebuild secondary indexes (SQLite). */
 export const INDEX_REBUILD_MIN_WRITES = 50_000;
 
@@ -419,29 +416,34 @@ export class StagingArea {
     const history = options.history ?? true;
     await this.ensureTables();
     const writes = [...collections.values()].reduce((n, c) => n + c.writes, 0);
-    const journaled = this.#bulkJournal && this.#rebuildMinWrites !== undefined && writes >= this.#rebuildMinWrites && (await this.#journalMode('delete', 0));
+    const journaled = this.#bulkJournal && this.#rebuildMinWrites !== undefined && writes >= this.#rebuildMinWrites && (await this.#leaveWal());
     try {
       return await this.#applyTransaction(ctx, collections, finish, history);
     } finally {
       // Back to WAL (waiting up to the busy timeout for a reader that opened the file meanwhile).
       // Should that fail, the store stays in rollback-journal mode until its next open sets WAL again.
-      if (journaled) await this.#journalMode('wal', SQLITE_BUSY_TIMEOUT_MS);
+      if (journaled) await this.#journalMode('wal').catch(() => undefined);
     }
   }
 
+  /** SQLite: the store file's journal mode after asking for `mode`. */
+  async #journalMode(mode: 'delete' | 'wal'): Promise<string | undefined> {
+    return (await sql<{ journal_mode: string }>`pragma main.journal_mode = ${sql.raw(mode)}`.execute(this.#db)).rows[0]?.journal_mode;
+  }
+
   /**
-   * SQLite: sets the store file's journal mode; false when it cannot (another connection has the file
-   * open: leaving WAL needs it alone), waiting at most `busyMs` for a lock.
+   * SQLite: a rollback journal for the next transaction, without waiting: false when another
+   * connection has the file open (leaving WAL needs the file alone).
    */
-  async #journalMode(mode: 'delete' | 'wal', busyMs: number): Promise<boolean> {
+  async #leaveWal(): Promise<boolean> {
+    const busy = (await sql<{ timeout: number }>`pragma busy_timeout`.execute(this.#db)).rows[0]?.timeout ?? 0;
+    await sql`pragma busy_timeout = 0`.execute(this.#db);
     try {
-      await sql`pragma busy_timeout = ${sql.lit(busyMs)}`.execute(this.#db);
-      const r = await sql<{ journal_mode: string }>`pragma main.journal_mode = ${sql.raw(mode)}`.execute(this.#db);
-      return r.rows[0]?.journal_mode === mode;
+      return (await this.#journalMode('delete')) === 'delete';
     } catch {
       return false;
     } finally {
-      await sql`pragma busy_timeout = ${sql.lit(SQLITE_BUSY_TIMEOUT_MS)}`.execute(this.#db);
+      await sql`pragma busy_timeout = ${sql.lit(Number(busy))}`.execute(this.#db);
     }
   }
 

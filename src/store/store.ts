@@ -23,7 +23,7 @@ import { RunRepository } from './run-repository.ts';
 import type { Database as Schema } from './schema.ts';
 import { SecretBox } from './secret-box.ts';
 import { SqliteBulkStagerFactory } from './sqlite-bulk-stager.ts';
-import { INDEX_REBUILD_MIN_WRITES, PortableStagerFactory, SQLITE_BUSY_TIMEOUT_MS, StagingArea, type StageLocation, type StagerFactory } from './staging.ts';
+import { INDEX_REBUILD_MIN_WRITES, PortableStagerFactory, StagingArea, type StageLocation, type StagerFactory } from './staging.ts';
 import { TenantRepository } from './tenant-repository.ts';
 import { WebhookRepository } from './webhook-repository.ts';
 
@@ -154,7 +154,7 @@ function openSqlite(options: StoreOptions): Opened {
     raw.pragma('journal_mode = WAL');
     raw.pragma('synchronous = NORMAL');
     raw.pragma('foreign_keys = ON');
-    raw.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
+    raw.pragma('busy_timeout = 5000');
     raw.pragma('temp_store = FILE');
     raw.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     raw.pragma(`cache_size = ${-1024 * Math.max(2, Math.floor(options.cacheMiB ?? 32))}`);
@@ -205,17 +205,7 @@ function openPostgres(options: StoreOptions): Opened {
     connectionTimeoutMillis: 30_000,
     types: PG_TYPES,
   });
-  // An idle client that loses its connection (server restart, admin kill) is dropped from the pool;
-  // without a listener pg re-emits that as an uncaught 'error' and ends the process. The next query
-  // gets a new client, and reports the failure if the server is really gone.
-  pool.on('error', () => {});
-  // A client the server ends while it is checked out (an admin's pg_terminate_backend, a failover,
-  // idle_in_transaction_session_timeout ending an apply whose worker went silent) emits 'error' too,
-  // and the pool's listener covers idle clients only: without one of its own the process would end.
-  // Its transaction's next query fails instead, where the caller handles it; the pool drops the client.
-  pool.on('connect', (client) => {
-    client.on('error', () => {});
-  });
+  survivePoolErrors(pool);
   return {
     dialect: 'postgres',
     db: new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }),
@@ -225,6 +215,21 @@ function openPostgres(options: StoreOptions): Opened {
     // UNLOGGED: no WAL for scratch rows, yet they survive a killed client (not a server crash).
     stage: { unlogged: true, dialect: 'postgres' },
   };
+}
+
+/**
+ * Keeps a pg pool's lost connections from ending the process. pg emits 'error' on a client whose
+ * session ends (server restart, an admin's pg_terminate_backend, a failover, an apply's
+ * idle_in_transaction_session_timeout), and an 'error' event without a listener ends Node. The
+ * pool's own listener covers idle clients, which it drops; each client's listener covers a checked-
+ * out one, whose transaction's next query fails instead, where the caller handles it. The next
+ * query gets a new client and reports the failure if the server is really gone.
+ */
+export function survivePoolErrors(pool: pg.Pool): void {
+  pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
 }
 
 /** `host:port/database` of a PostgreSQL URL: names the server in messages without its credentials. */
