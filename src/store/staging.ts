@@ -22,14 +22,14 @@
  * - `anti-join` (unsorted reads): every sourcedId seen is staged (key only when unchanged or
  *   invalid), and apply tombstones live rows with no stage row.
  *
- * Apply is set-based: one INSERT … SELECT … ON CONFLICT DO UPDATE per collection for the rows to
- * write, one UPDATE per absence rule. Plain SQL that SQLite ≥ 3.33 and PostgreSQL ≥ 9.5 accept
- * alike. (PostgreSQL note: `lookupRange` and the tail rule compare sourcedIds with `<`/`>`; they
+ * The apply itself (set-based SQL, history, the PostgreSQL order lock) is apply.ts; `StagingArea`
+ * runs it, through the store's `BulkApply` when large. (PostgreSQL note: `lookupRange` and the tail rule compare sourcedIds with `<`/`>`; they
  * must use byte order there, i.e. `COLLATE "C"` on the key index, to match the sync's order check.)
  */
-import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { CollectionName, Status } from '../oneroster/types.ts';
-import { ENTITY_COLUMNS, SECONDARY_INDEXES, type ColumnValue } from './entity-columns.ts';
+import { absenceWhere, applyStaged, changeInserts, type AbsenceRule, type ApplyCollection, type ApplyContext, type AppliedCollection, type ApplyFinish, type BulkApply } from './apply.ts';
+import { ENTITY_COLUMNS, type ColumnValue } from './entity-columns.ts';
 import { sourcedIdType } from './migrations/column-types.ts';
 import type { StoreDialect } from './migrations.ts';
 import { STAGE_WRITE_MIN, StageOp, liveTable, stageTable, type Database } from './schema.ts';
@@ -101,47 +101,12 @@ export interface StagerFactory {
   open(ctx: StageContext): Promise<CollectionStager>;
 }
 
-export interface ApplyContext {
-  runId: number;
-  tenantId: string;
-  connectionId: string;
-  now: Date;
-}
-
-/** What to apply for one collection. */
-export interface ApplyCollection {
-  absence: AbsenceRule;
-  /** Staged rows with data (creates, updates, restores, deletes): sizes the index strategy. */
-  writes: number;
-  /**
-   * The connection had no live row of this collection when the run read it (one run per connection:
-   * it still has none), so every write is an insert: a plain INSERT, without ON CONFLICT's
-   * speculative insertion (~17% faster on PostgreSQL). An unexpected conflict fails the apply.
-   */
-  fresh?: boolean;
-}
-
-/** Writes at least this large, and at least as large as the table, rebuild secondary indexes (SQLite). */
-export const INDEX_REBUILD_MIN_WRITES = 50_000;
-
-export interface AppliedCollection {
-  /** Live rows tombstoned because the complete collection did not contain them. */
-  deletedByAbsence: number;
-}
-
-/**
- * How absence is decided for an applied collection (see the module comment): `anti-join`, or
- * `ranges` with the last sourcedId the read covered (rows after it are absent; undefined: the read
- * saw no ids, so every live row is absent).
- */
-export type AbsenceRule = { kind: 'anti-join' } | { kind: 'ranges'; after: string | undefined } | { kind: 'none' };
-
 /** Staging tables, stagers, and the one-transaction apply. */
 export class StagingArea {
   readonly #db: Kysely<Database>;
   readonly #factory: StagerFactory;
   readonly #rebuildMinWrites: number | undefined;
-  readonly #bulkJournal: boolean;
+  readonly #bulkApply: BulkApply | undefined;
   readonly #location: StageLocation;
   #ready: Promise<void> | undefined;
 
@@ -155,12 +120,12 @@ export class StagingArea {
   constructor(
     db: Kysely<Database>,
     factory: (db: Kysely<Database>) => StagerFactory,
-    options: { rebuildMinWrites?: number; bulkJournal?: boolean } & StageLocation = {},
+    options: { rebuildMinWrites?: number; bulkApply?: BulkApply } & StageLocation = {},
   ) {
     this.#db = db;
     this.#factory = factory(db);
     this.#rebuildMinWrites = options.rebuildMinWrites;
-    this.#bulkJournal = options.bulkJournal === true;
+    this.#bulkApply = options.bulkApply;
     this.#location = {
       ...(options.schema !== undefined ? { schema: options.schema } : {}),
       ...(options.unlogged ? { unlogged: true } : {}),
@@ -399,122 +364,22 @@ export class StagingArea {
    * applies that write history run one at a time across all processes (an advisory transaction
    * lock), so the change feed's seqs become visible in order.
    *
-   * SQLite, an apply of at least `rebuildMinWrites` rows (a first sync) into a store file no other
-   * connection has open: the transaction runs with a rollback journal instead of the WAL. New pages
-   * are then written once, into the file, instead of into the WAL and again by the checkpoint at
-   * commit (~1.7 GB at `large`: apply 16.5 s against 25.5 s, docs/benchmarks.md session 7). The
-   * commit still syncs the file; a kill leaves a hot journal that the next open rolls back. While it
-   * runs, a process that opens the file waits for the busy timeout; one that had it open keeps the
-   * store in WAL mode (the switch is refused) and reads as before.
+   * An apply of at least `rebuildMinWrites` writes (a first sync) runs through the store's
+   * `bulkApply` when it has one (SQLite: a rollback journal instead of the WAL, sqlite-bulk-journal.ts).
    */
   async apply(
     ctx: ApplyContext,
     collections: ReadonlyMap<CollectionName, ApplyCollection>,
-    finish: (trx: Transaction<Database>, applied: Partial<Record<CollectionName, AppliedCollection>>) => Promise<void>,
+    finish: ApplyFinish,
     options: { history?: boolean } = {},
   ): Promise<Partial<Record<CollectionName, AppliedCollection>>> {
-    const history = options.history ?? true;
     await this.ensureTables();
+    const rebuildMinWrites = this.#rebuildMinWrites;
+    const run = () => applyStaged(this.#db, { dialect: this.#location.dialect ?? 'sqlite', history: options.history ?? true, rebuildMinWrites }, ctx, collections, finish);
     const writes = [...collections.values()].reduce((n, c) => n + c.writes, 0);
-    const journaled = this.#bulkJournal && this.#rebuildMinWrites !== undefined && writes >= this.#rebuildMinWrites && (await this.#leaveWal());
-    try {
-      return await this.#applyTransaction(ctx, collections, finish, history);
-    } finally {
-      // Back to WAL (waiting up to the busy timeout for a reader that opened the file meanwhile).
-      // Should that fail, the store stays in rollback-journal mode until its next open sets WAL again.
-      if (journaled) await this.#journalMode('wal').catch(() => undefined);
-    }
+    const bulk = this.#bulkApply;
+    return bulk !== undefined && rebuildMinWrites !== undefined && writes >= rebuildMinWrites ? bulk(run) : run();
   }
-
-  /** SQLite: the store file's journal mode after asking for `mode`. */
-  async #journalMode(mode: 'delete' | 'wal'): Promise<string | undefined> {
-    return (await sql<{ journal_mode: string }>`pragma main.journal_mode = ${sql.raw(mode)}`.execute(this.#db)).rows[0]?.journal_mode;
-  }
-
-  /**
-   * SQLite: a rollback journal for the next transaction, without waiting: false when another
-   * connection has the file open (leaving WAL needs the file alone).
-   */
-  async #leaveWal(): Promise<boolean> {
-    const busy = (await sql<{ timeout: number }>`pragma busy_timeout`.execute(this.#db)).rows[0]?.timeout ?? 0;
-    await sql`pragma busy_timeout = 0`.execute(this.#db);
-    try {
-      return (await this.#journalMode('delete')) === 'delete';
-    } catch {
-      return false;
-    } finally {
-      await sql`pragma busy_timeout = ${sql.lit(Number(busy))}`.execute(this.#db);
-    }
-  }
-
-  async #applyTransaction(
-    ctx: ApplyContext,
-    collections: ReadonlyMap<CollectionName, ApplyCollection>,
-    finish: (trx: Transaction<Database>, applied: Partial<Record<CollectionName, AppliedCollection>>) => Promise<void>,
-    history: boolean,
-  ): Promise<Partial<Record<CollectionName, AppliedCollection>>> {
-    return this.#db.transaction().execute(async (trx) => {
-      // PostgreSQL: history seqs must become visible in seq order, or a feed reader (events API,
-      // webhooks) that has passed seq N never sees a lower seq another worker's apply commits later.
-      // A seq is taken at insert and seen at commit, so applies that write history take one
-      // transaction lock before their first insert: the next apply takes its seqs only after this
-      // one committed. (SQLite has one writer; its seqs become visible in order anyway.)
-      if (history && this.#location.dialect === 'postgres') {
-        // A worker machine lost mid-apply (no FIN, so PostgreSQL keeps the session for hours of TCP
-        // keepalive) would hold the lock for every other apply: its transaction is ended after
-        // APPLY_IDLE_TIMEOUT of silence. The apply's statements follow each other without pauses.
-        await sql`set local idle_in_transaction_session_timeout = ${sql.lit(APPLY_IDLE_TIMEOUT)}`.execute(trx);
-        await sql`select pg_advisory_xact_lock(${HISTORY_ORDER_LOCK_KEY})`.execute(trx);
-      }
-      const applied: Partial<Record<CollectionName, AppliedCollection>> = {};
-      for (const [c, { absence, writes, fresh }] of collections) {
-        // Large writes (a first sync): a sort-based index build after the insert beats ~1M
-        // random-order inserts into B-trees that outgrow the page cache (measured on a `large`
-        // district's 1.1M enrollments: apply 22–31 s with the indexes, 14–18 s dropped + rebuilt).
-        const postgres = this.#location.dialect === 'postgres';
-        const rebuild =
-          this.#rebuildMinWrites !== undefined && writes >= this.#rebuildMinWrites ? await rebuildCandidates(trx, c, writes, postgres) : [];
-        for (const idx of rebuild) await trx.schema.dropIndex(idx.name).execute();
-        // History first: absence rows are found by what is still active.
-        if (history) for (const q of changeInserts(c, ctx, absence, 1)) await trx.executeQuery(q.compile(trx));
-        // Absence before the upsert: the same rows (a staged id is never absent), but the scan does
-        // not walk the rows the upsert is about to add (a first sync's whole table, ~4 s at large).
-        let deletedByAbsence = 0;
-        for (const where of absenceWhere(c, ctx, absence)) {
-          const q = sql`update ${sql.table(liveTable(c))} set ${TOMBSTONE_SET(ctx)} where ${where}`;
-          const res = await trx.executeQuery(q.compile(trx));
-          deletedByAbsence += Number(res.numAffectedRows ?? 0n);
-        }
-        await trx.executeQuery(upsertFromStage(c, ctx, fresh === true).compile(trx));
-        // The sort of a rebuilt index: PostgreSQL's default maintenance_work_mem (64 MB) spills ~1M entries to disk.
-        if (rebuild.length > 0 && postgres) await sql`set local maintenance_work_mem = '256MB'`.execute(trx);
-        for (const idx of rebuild) await trx.schema.createIndex(idx.name).on(liveTable(c)).columns(['connection_id', idx.column]).execute();
-        applied[c] = { deletedByAbsence };
-      }
-      await finish(trx, applied);
-      return applied;
-    });
-  }
-}
-
-/**
- * Secondary indexes worth rebuilding: the write is at least as large as what the table holds
- * (`emptyOnly`, PostgreSQL: the table holds nothing at all).
- */
-async function rebuildCandidates(
-  trx: Transaction<Database>,
-  c: CollectionName,
-  writes: number,
-  emptyOnly: boolean,
-): Promise<ReadonlyArray<{ name: string; column: string }>> {
-  const indexes = SECONDARY_INDEXES[c] ?? [];
-  if (indexes.length === 0) return [];
-  if (emptyOnly) {
-    const any = await trx.selectFrom(liveTable(c)).select(sql<number>`1`.as('x')).limit(1).executeTakeFirst();
-    return any === undefined ? indexes : [];
-  }
-  const r = await trx.selectFrom(liveTable(c)).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
-  return writes >= Number(r.n) ? indexes : [];
 }
 
 /** Where staging tables are created: an attached SQLite schema, or UNLOGGED PostgreSQL tables. */
@@ -543,10 +408,6 @@ function checkpointUpsert(runId: number, collection: CollectionName, state: stri
 export const STAGE_LAYOUT_VERSION = 2;
 /** Advisory lock key serialising stage-table creation on PostgreSQL (any fixed 64-bit number). */
 const STAGE_LOCK_KEY = 7_265_301_842;
-/** Advisory lock key serialising applies that write change history on PostgreSQL (see `apply`). */
-export const HISTORY_ORDER_LOCK_KEY = 7_265_301_843;
-/** PostgreSQL: an apply transaction whose client goes silent this long is ended (see `apply`). */
-export const APPLY_IDLE_TIMEOUT = '60s';
 const STAGE_META = 'stage_meta';
 
 async function createStageTables(db: Kysely<Database>, where: StageLocation): Promise<void> {
@@ -594,91 +455,6 @@ async function createStageTables(db: Kysely<Database>, where: StageLocation): Pr
     for (const col of ENTITY_COLUMNS[c]) t = t.addColumn(col.name, col.type);
     await t.addPrimaryKeyConstraint(`${name}_pk`, ['run_id', 'sourced_id']).execute();
   }
-}
-
-function ids(names: readonly string[], prefix?: string): RawBuilder<unknown> {
-  return sql.join(names.map((n) => (prefix ? sql.ref(`${prefix}.${n}`) : sql.id(n))));
-}
-
-/**
- * INSERT … SELECT … ON CONFLICT DO UPDATE for every staged row with data (`fresh`: a plain INSERT, see
- * `ApplyCollection.fresh`). Tombstone columns follow the staged status: `tobedeleted` keeps an
- * existing tombstone's first deletion time, `active` clears it (a restore).
- */
-function upsertFromStage(c: CollectionName, ctx: ApplyContext, fresh: boolean): RawBuilder<unknown> {
-  const live = liveTable(c);
-  const stage = stageTable(c);
-  const extra = ENTITY_COLUMNS[c].map((col) => col.name);
-  const now = ctx.now.toISOString();
-  const copied = ['status', 'date_last_modified', 'content_hash', 'data', 'raw', 'raw_fp', ...extra];
-  const updates = copied.map((n) => sql`${sql.id(n)} = excluded.${sql.id(n)}`);
-  const insert = sql`
-    insert into ${sql.table(live)} (tenant_id, connection_id, sourced_id, first_seen_run, updated_run, row_version, deleted_at, deleted_run, ${ids(copied)})
-    select ${ctx.tenantId}, ${ctx.connectionId}, s.sourced_id, ${ctx.runId}, ${ctx.runId}, 1,
-      case when s.status = 'tobedeleted' then ${now} else null end,
-      case when s.status = 'tobedeleted' then cast(${ctx.runId} as integer) else null end,
-      ${ids(copied, 's')}
-    from ${sql.table(stage)} as s
-    where s.run_id = ${ctx.runId} and s.op >= ${STAGE_WRITE_MIN}`;
-  if (fresh) return insert;
-  return sql`${insert}
-    on conflict (connection_id, sourced_id) do update set
-      ${sql.join(updates)},
-      updated_run = excluded.updated_run,
-      row_version = ${sql.ref(`${live}.row_version`)} + 1,
-      deleted_at = case when excluded.deleted_at is null then null else coalesce(${sql.ref(`${live}.deleted_at`)}, excluded.deleted_at) end,
-      deleted_run = case when excluded.deleted_run is null then null else coalesce(${sql.ref(`${live}.deleted_run`)}, excluded.deleted_run) end`;
-}
-
-const TOMBSTONE_SET = (ctx: ApplyContext): RawBuilder<unknown> =>
-  sql`status = 'tobedeleted', deleted_at = ${ctx.now.toISOString()}, deleted_run = ${ctx.runId}, updated_run = ${ctx.runId}, row_version = row_version + 1`;
-
-/**
- * "Absence in a complete full-sync collection marks a row deleted (soft delete, kept as a
- * tombstone)". Each fragment selects (over the live table, unaliased) live, not-yet-deleted rows of
- * this connection that the run found absent:
- * - anti-join: rows whose sourcedId the run did not stage at all (invalid and unchanged records
- *   are staged by key, so they are not absent);
- * - ranges: rows the sync marked `absent`, plus every row after the last sourcedId read.
- * The same fragments count, list, record (change history) and tombstone them.
- */
-function absenceWhere(c: CollectionName, ctx: { runId: number; connectionId: string }, rule: AbsenceRule): RawBuilder<unknown>[] {
-  const live = liveTable(c);
-  const stage = stageTable(c);
-  const mine = sql`connection_id = ${ctx.connectionId} and deleted_at is null`;
-  switch (rule.kind) {
-    case 'none':
-      return [];
-    case 'anti-join':
-      return [
-        sql`${mine} and not exists (select 1 from ${sql.table(stage)} as s where s.run_id = ${ctx.runId} and s.sourced_id = ${sql.ref(`${live}.sourced_id`)})`,
-      ];
-    case 'ranges':
-      return [
-        sql`${mine} and sourced_id in (select s.sourced_id from ${sql.table(stage)} as s where s.run_id = ${ctx.runId} and s.op = ${StageOp.absent})`,
-        rule.after === undefined ? mine : sql`${mine} and sourced_id > ${rule.after}`,
-      ];
-  }
-}
-
-/** Change-row `fields` of a deletion by absence. */
-const ABSENT_FIELDS = JSON.stringify({ status: { before: 'active', after: 'tobedeleted' } });
-
-const KIND_OF_OP = sql`case s.op when ${StageOp.create} then 'created' when ${StageOp.update} then 'updated' when ${StageOp.restore} then 'restored' else 'deleted' end`;
-
-/** Change rows for one collection: staged writes, then absences (`applied` 1: history, 0: a plan). */
-function changeInserts(c: CollectionName, ctx: ApplyContext, rule: AbsenceRule, applied: 0 | 1): RawBuilder<unknown>[] {
-  const at = ctx.now.toISOString();
-  const head = sql`insert into changes (tenant_id, connection_id, run_id, entity, sourced_id, kind, fields, applied, at)`;
-  const out = [
-    sql`${head} select ${ctx.tenantId}, ${ctx.connectionId}, ${ctx.runId}, ${c}, s.sourced_id, ${KIND_OF_OP}, s.diff, ${applied}, ${at}
-      from ${sql.table(stageTable(c))} as s where s.run_id = ${ctx.runId} and s.op >= ${STAGE_WRITE_MIN} order by s.sourced_id`,
-  ];
-  for (const where of absenceWhere(c, ctx, rule)) {
-    out.push(sql`${head} select ${ctx.tenantId}, ${ctx.connectionId}, ${ctx.runId}, ${c}, sourced_id, 'deleted', ${ABSENT_FIELDS}, ${applied}, ${at}
-      from ${sql.table(liveTable(c))} where ${where} order by sourced_id`);
-  }
-  return out;
 }
 
 /** Stage-row values in stage-table column order, for the writers. */

@@ -23,7 +23,9 @@ import { RunRepository } from './run-repository.ts';
 import type { Database as Schema } from './schema.ts';
 import { SecretBox } from './secret-box.ts';
 import { SqliteBulkStagerFactory } from './sqlite-bulk-stager.ts';
-import { INDEX_REBUILD_MIN_WRITES, PortableStagerFactory, StagingArea, type StageLocation, type StagerFactory } from './staging.ts';
+import { INDEX_REBUILD_MIN_WRITES, type BulkApply } from './apply.ts';
+import { rollbackJournalApply } from './sqlite-bulk-journal.ts';
+import { PortableStagerFactory, StagingArea, type StageLocation, type StagerFactory } from './staging.ts';
 import { TenantRepository } from './tenant-repository.ts';
 import { WebhookRepository } from './webhook-repository.ts';
 
@@ -53,7 +55,7 @@ export interface StoreOptions {
   indexRebuildMinWrites?: number;
   /**
    * SQLite file: an apply of at least `indexRebuildMinWrites` rows runs with a rollback journal
-   * when no other connection has the file open (`StagingArea.apply`). Default true; false keeps
+   * when no other connection has the file open (sqlite-bulk-journal.ts). Default true; false keeps
    * the WAL for every apply.
    */
   bulkJournal?: boolean;
@@ -134,8 +136,8 @@ interface Opened {
   rebuildMinWrites: number | undefined;
   /** Where the (persistent) staging tables live; see `StagingArea`. */
   stage: StageLocation;
-  /** SQLite file: large applies may leave the WAL (see `StoreOptions.bulkJournal`). */
-  bulkJournal?: boolean;
+  /** How large applies run (SQLite file: a rollback journal, see `StoreOptions.bulkJournal`). */
+  bulkApply?: BulkApply;
 }
 
 /**
@@ -169,13 +171,14 @@ function openSqlite(options: StoreOptions): Opened {
     raw.close();
     throw err;
   }
+  const db = new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) });
   return {
     dialect: 'sqlite',
-    db: new Kysely<Schema>({ dialect: new SqliteDialect({ database: raw }) }),
+    db,
     stagers: (kdb) => (options.bulk === 'portable' ? new PortableStagerFactory(kdb) : new SqliteBulkStagerFactory(raw, kdb)),
     rebuildMinWrites: options.indexRebuildMinWrites ?? INDEX_REBUILD_MIN_WRITES,
     stage: { schema: 'stage', dialect: 'sqlite' },
-    bulkJournal: options.bulkJournal !== false && sqlitePath(options.url) !== ':memory:',
+    ...(options.bulkJournal !== false && sqlitePath(options.url) !== ':memory:' ? { bulkApply: rollbackJournalApply(db) } : {}),
   };
 }
 
@@ -273,7 +276,7 @@ function isConnectFailure(err: unknown): boolean {
  */
 export async function openStore(options: StoreOptions): Promise<Store> {
   const postgres = isPostgresUrl(options.url);
-  const { dialect, db, stagers, rebuildMinWrites, stage, bulkJournal } = postgres ? openPostgres(options) : openSqlite(options);
+  const { dialect, db, stagers, rebuildMinWrites, stage, bulkApply } = postgres ? openPostgres(options) : openSqlite(options);
   const box = options.secretKey === undefined ? undefined : new SecretBox(options.secretKey);
   // Unordered: 0005 landed before 0004, so stores migrated in between must still take 0004.
   const migrator = new Migrator({ db, provider: new InCodeMigrationProvider(dialect), allowUnorderedMigrations: true });
@@ -293,7 +296,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     }
     throw err;
   }
-  const staging = new StagingArea(db, stagers, { ...(rebuildMinWrites === undefined ? {} : { rebuildMinWrites }), ...(bulkJournal ? { bulkJournal } : {}), ...stage });
+  const staging = new StagingArea(db, stagers, { ...(rebuildMinWrites === undefined ? {} : { rebuildMinWrites }), ...(bulkApply ? { bulkApply } : {}), ...stage });
   let closing: Promise<void> | undefined;
   return {
     dialect,

@@ -23,7 +23,8 @@ import type { AnyEntity, CollectionName, EntityByCollection } from '../oneroster
 import { REFERENCE_RULES, checkReferences } from '../sds/rules.ts';
 import { isContactRole } from '../sds/contacts.ts';
 import { StageOp } from '../store/schema.ts';
-import type { AbsenceRule, StagingArea } from '../store/staging.ts';
+import type { AbsenceRule } from '../store/apply.ts';
+import type { StagingArea } from '../store/staging.ts';
 import { fieldDiff } from './field-diff.ts';
 import { hashCanonical } from './record-codec.ts';
 import { DEPENDENCY_ORDER } from './planner.ts';
