@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { HttpClient, bodyText, parseJsonBody } from './http-client.ts';
+import { HttpClient } from './http-client.ts';
 import { SourceError } from './errors.ts';
 import { buildQuery } from './oauth1-signer.ts';
 import { requestTarget } from './transport.ts';
@@ -364,16 +364,4 @@ test('requestTarget keeps the exact path and query bytes', () => {
   assert.equal(requestTarget('http://h?x=1'), '/?x=1');
   assert.equal(requestTarget('http://h'), '/');
   assert.equal(requestTarget('http://h/p#frag'), '/p');
-});
-
-test('bodyText: ASCII bodies (decoded as latin1) and UTF-8 bodies give the text UTF-8 decoding gives; a BOM is dropped', () => {
-  const cases = ['{"users":[{"sourcedId":"u1","givenName":"Ann"}]}', '{"users":[{"givenName":"Zoë Ångström 李"}]}', '', '{"x":"\\u00e9"}'];
-  for (const text of cases) {
-    const buf = Buffer.from(text, 'utf8');
-    assert.equal(bodyText(buf), buf.toString('utf8'));
-    assert.equal(bodyText(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), buf])), text);
-  }
-  // Invalid UTF-8 (a lone 0xff) is not ASCII: replaced as UTF-8 decoding does, not read as latin1 'ÿ'.
-  assert.equal(bodyText(Buffer.from([0x22, 0xff, 0x22])), '"\ufffd"');
-  assert.deepEqual(parseJsonBody(Buffer.from('{"a":"é"}', 'utf8')), { a: 'é' });
 });

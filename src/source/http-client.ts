@@ -7,7 +7,6 @@
  * 429/502/503/504 and resets/timeouts are retried (Retry-After honoured, else full-jitter backoff) within
  * the attempt and elapsed-time caps. A 401 with OAuth 2 drops the token and retries once.
  */
-import { isAscii } from 'node:buffer';
 import type { ConnectionConfig } from './connection.ts';
 import { SourceError, describeImsx, parseImsxStatus, parseImsxStatuses, type ImsxStatus, type SourceErrorDetails } from './errors.ts';
 import { Semaphore, TokenBucket } from './limiter.ts';
@@ -102,20 +101,9 @@ interface Exchange {
 
 const UTF8_BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
-/**
- * A body's text. An all-ASCII body (most OneRoster pages: ids, codes and dates) is decoded as
- * latin1, which for ASCII bytes gives the same string: Node's UTF-8 decoder ran at ~250 MB/s here,
- * as long as `JSON.parse` itself, while the ASCII check and latin1 copy take a fraction of that
- * (docs/benchmarks.md, session 8).
- */
-export function bodyText(body: Buffer): string {
-  if (isAscii(body)) return body.toString('latin1');
-  return body.subarray(0, 3).equals(UTF8_BOM) ? body.toString('utf8', 3) : body.toString('utf8');
-}
-
 /** Parses a body as JSON (BOM tolerated). Returns `undefined` when it is not JSON. */
 export function parseJsonBody(body: Buffer): unknown {
-  const text = bodyText(body);
+  const text = body.subarray(0, 3).equals(UTF8_BOM) ? body.toString('utf8', 3) : body.toString('utf8');
   try {
     return JSON.parse(text);
   } catch {
