@@ -8,7 +8,7 @@
 import { useEffect, useMemo, useState, type FormEvent } from 'react';
 import { errorText, get, post } from '../api.ts';
 import { useSession } from '../app.tsx';
-import { Badge, CheckTable, ErrorBox, Loading, Notice, TOGGLE_LABELS, useLoad } from '../components/ui.tsx';
+import { Badge, CheckTable, ErrorBox, Loading, Notice, TOGGLE_LABELS, useAction, useLoad } from '../components/ui.tsx';
 import { navigate, seg, useTitle } from '../router.tsx';
 import type { CheckResult, Connection, Provider, ProviderDetail, Toggle, Toggles } from '../types.ts';
 
@@ -60,9 +60,11 @@ export function WizardPage() {
   const [scheduled, setScheduled] = useState(true);
 
   const [check, setCheck] = useState<CheckOutcome>();
-  const [checking, setChecking] = useState(false);
-  const [saving, setSaving] = useState(false);
-  const [error, setError] = useState<string>();
+  // One action at a time (test or save); `pending` says which, for the buttons' labels.
+  const action = useAction();
+  const [pending, setPending] = useState<'check' | 'save'>();
+  const checking = action.busy && pending === 'check';
+  const saving = action.busy && pending === 'save';
 
   const all = providers.data ?? [];
   const selectable = all.filter((p) => p.selectable);
@@ -104,29 +106,18 @@ export function WizardPage() {
   });
 
   const runCheck = async (): Promise<void> => {
-    setChecking(true);
-    setError(undefined);
+    setPending('check');
     setCheck(undefined);
-    try {
-      setCheck(await post<CheckOutcome>('/connections/check', settings()));
-    } catch (err) {
-      setError(errorText(err));
-    } finally {
-      setChecking(false);
-    }
+    await action.run(async () => setCheck(await post<CheckOutcome>('/connections/check', settings())));
   };
 
   const save = async (e: FormEvent): Promise<void> => {
     e.preventDefault();
-    setSaving(true);
-    setError(undefined);
-    try {
+    setPending('save');
+    await action.run(async () => {
       const r = await post<{ connection: Connection; warnings: string[] }>('/connections', { name: name.trim(), ...settings(), schedule: { enabled: scheduled } });
       navigate(`/connections/${seg(r.connection.id)}?created=1`);
-    } catch (err) {
-      setError(errorText(err));
-      setSaving(false);
-    }
+    });
   };
 
   if (readOnly) {
@@ -289,7 +280,7 @@ export function WizardPage() {
         <fieldset className="card" disabled={providerId === undefined}>
           <legend>4. Test and save</legend>
           <p className="muted">The test runs the provider checks against these settings: endpoints, paging, filters, dates, and the optional data you chose.</p>
-          <ErrorBox error={error} />
+          <ErrorBox error={action.error} />
           <div className="actions">
             <button type="button" onClick={() => void runCheck()} disabled={!ready || checking}>
               {checking ? 'Testing…' : 'Test connection'}
