@@ -77,6 +77,20 @@ for (const bulk of ['native', 'portable'] as const) {
           }
           assert.deepEqual(await snapshot(pg, first.connection.id), before, 'no row rewritten (row_version unchanged)');
 
+          // Stale fingerprints (as after a codec version change) are refreshed by the next sync
+          // (apply.ts UPDATE … FROM the stage table), without a change row or a new row version.
+          const fps = async () => (await pg.db.selectFrom('live_users').select(['sourced_id', 'raw_fp']).where('connection_id', '=', first.connection.id).orderBy('sourced_id').execute());
+          const fresh = await fps();
+          const history = async () => Number((await sql<{ n: number }>`select count(*) as n from changes where connection_id = ${first.connection.id}`.execute(pg.db)).rows[0]?.n);
+          const changesBefore = await history();
+          await pg.db.updateTable('live_users').set({ raw_fp: 'stale' }).where('connection_id', '=', first.connection.id).execute();
+          const refreshed = await sync(pg);
+          assert.equal(refreshed.result.status, 'succeeded');
+          assert.deepEqual([refreshed.result.entities.users?.updated, refreshed.result.entities.users?.unchanged], [0, stats.counts.users.active]);
+          assert.deepEqual(await fps(), fresh, 'every fingerprint stored again');
+          assert.equal(await history(), changesBefore, 'no change rows');
+          assert.deepEqual(await snapshot(pg, first.connection.id), before, 'row versions unchanged');
+
           await advance(sim, 30);
           const churn = await sync(pg);
           assert.equal(churn.result.status, 'succeeded');

@@ -116,6 +116,7 @@ export async function applyStaged(
         deletedByAbsence += Number(res.numAffectedRows ?? 0n);
       }
       await trx.executeQuery(upsertFromStage(c, ctx, fresh === true).compile(trx));
+      await trx.executeQuery(refreshFingerprints(c, ctx).compile(trx));
       // The sort of a rebuilt index: PostgreSQL's default maintenance_work_mem (64 MB) spills ~1M entries to disk.
       if (rebuild.length > 0 && postgres) await sql`set local maintenance_work_mem = '256MB'`.execute(trx);
       for (const idx of rebuild) await trx.schema.createIndex(idx.name).on(liveTable(c)).columns(['connection_id', idx.column]).execute();
@@ -174,6 +175,19 @@ function upsertFromStage(c: CollectionName, ctx: ApplyContext, fresh: boolean): 
       row_version = ${sql.ref(`${live}.row_version`)} + 1,
       deleted_at = case when excluded.deleted_at is null then null else coalesce(${sql.ref(`${live}.deleted_at`)}, excluded.deleted_at) end,
       deleted_run = case when excluded.deleted_run is null then null else coalesce(${sql.ref(`${live}.deleted_run`)}, excluded.deleted_run) end`;
+}
+
+/**
+ * Unchanged records staged with a fingerprint (their live row held another one: a new codec
+ * version, or provider JSON that changed without changing the record) store it, so the next sync
+ * skips them unread again. Not a change: no history row, same row version.
+ */
+function refreshFingerprints(c: CollectionName, ctx: ApplyContext): RawBuilder<unknown> {
+  const live = liveTable(c);
+  return sql`update ${sql.table(live)} set raw_fp = s.raw_fp
+    from ${sql.table(stageTable(c))} as s
+    where s.run_id = ${ctx.runId} and s.op = ${StageOp.unchanged} and s.raw_fp is not null
+      and ${sql.ref(`${live}.connection_id`)} = ${ctx.connectionId} and ${sql.ref(`${live}.sourced_id`)} = s.sourced_id`;
 }
 
 const TOMBSTONE_SET = (ctx: ApplyContext): RawBuilder<unknown> =>

@@ -60,7 +60,10 @@ export interface StageRow {
   data?: string;
   /** The provider's JSON, only when it differs from `data`. */
   rawJson?: string;
-  /** Raw fingerprint to store with the row (write ops); omit or null for records with issues. */
+  /**
+   * Raw fingerprint to store with the row: write ops (omit or null for records with issues), and
+   * `unchanged` rows whose live row holds another one (the apply refreshes it, see apply.ts).
+   */
   fp?: string | null;
   /** JSON `FieldDiff` against the live row (updates, restores, deletes); becomes the change row's `fields`. */
   diff?: string;
@@ -459,20 +462,21 @@ async function createStageTables(db: Kysely<Database>, where: StageLocation): Pr
 
 /** Stage-row values in stage-table column order, for the writers. */
 export function stageValues(c: CollectionName, runId: number, row: StageRow): Array<string | number | null> {
-  const base: Array<string | number | null> = [runId, row.sourcedId, row.op, row.hash ?? null];
+  const base: Array<string | number | null> = [runId, row.sourcedId, row.op, row.hash ?? null, row.fp ?? null];
   const { status, values } = row;
   if (row.op < STAGE_WRITE_MIN || status === undefined || values === undefined) return base;
   // values: dateLastModified, then the entity columns (in stageColumns order).
-  base.push(status, values[0] ?? null, row.data ?? null, row.rawJson ?? null, row.fp ?? null, row.diff ?? null, row.refs ?? null);
+  base.push(status, values[0] ?? null, row.data ?? null, row.rawJson ?? null, row.diff ?? null, row.refs ?? null);
   for (let i = 1; i < values.length; i++) base.push(values[i]!);
   return base;
 }
 
 /** Stage-table column names matching `stageValues` for a full row. */
 export function stageColumns(c: CollectionName, full: boolean): string[] {
-  const base = ['run_id', 'sourced_id', 'op', 'content_hash'];
+  // Key rows carry the fingerprint too: an unchanged record whose live fingerprint is stale refreshes it.
+  const base = ['run_id', 'sourced_id', 'op', 'content_hash', 'raw_fp'];
   if (!full) return base;
-  return [...base, 'status', 'date_last_modified', 'data', 'raw', 'raw_fp', 'diff', 'refs', ...ENTITY_COLUMNS[c].map((col) => col.name)];
+  return [...base, 'status', 'date_last_modified', 'data', 'raw', 'diff', 'refs', ...ENTITY_COLUMNS[c].map((col) => col.name)];
 }
 
 function toKnown(r: Record<string, unknown>): KnownRow {

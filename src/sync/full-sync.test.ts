@@ -378,6 +378,13 @@ for (const bulk of ['native', 'portable'] as const) {
       const same = await runSync({ store, reader: reader(baseData()), connectionId: 'sis', entities: ['users'], codec: { ...counting, version: `${DEFAULT_CODEC.version}-next` } });
       assert.equal(reads, 5, 'new version: every record read again');
       assert.equal(same.entities.users?.unchanged, 5, 'same output: no writes');
+      const history = await store.db.selectFrom('changes').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      const again = await runSync({ store, reader: reader(baseData()), connectionId: 'sis', entities: ['users'], codec: { ...counting, version: `${DEFAULT_CODEC.version}-next` } });
+      assert.equal(reads, 5, 'the fingerprints were refreshed with the unchanged rows: nothing read the second time');
+      assert.equal(again.entities.users?.unchanged, 5);
+      const after = await store.db.selectFrom('changes').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+      assert.equal(Number(after.n), Number(history.n), 'a refreshed fingerprint is not a change');
+      assert.equal((await store.records.get('users', 'sis', 'u1'))?.rowVersion, 1, 'nor a new row version');
       const upper = {
         version: `${DEFAULT_CODEC.version}-next2`,
         readEntity: (c: CollectionName, raw: unknown) => {

@@ -610,9 +610,13 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         continue;
       }
       const op = classify({ hash: p.hash, status: p.status }, k);
+      // Unchanged, but read because the live row holds another fingerprint (a new codec version, or
+      // provider JSON that changed without changing the record): the apply stores this one, so the
+      // next sync skips the record unread again instead of reading it every time.
+      const refresh = op === StageOp.unchanged && p.clean === true && p.status === 'active' && e.cleanId && k !== undefined && !k.deleted && k.fp !== e.fp;
       if (summary !== undefined) {
-        // The live row ends active with this fingerprint: written clean, or unchanged and holding it already.
-        const endsWithFp = p.status === 'active' && e.cleanId && (op >= STAGE_WRITE_MIN ? p.clean === true : k !== undefined && !k.deleted && k.fp === e.fp);
+        // The live row ends active with this fingerprint: written clean or refreshed, or unchanged and holding it already.
+        const endsWithFp = p.status === 'active' && e.cleanId && (op >= STAGE_WRITE_MIN || refresh ? p.clean === true : k !== undefined && !k.deleted && k.fp === e.fp);
         if (endsWithFp) summary.add(id!, e.fp);
         else summary.reject();
       }
@@ -624,8 +628,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         if (p.refs !== undefined) row.refs = p.refs;
         rows.push(row);
         rowOps.push(op);
-      } else if (state.mode === 'general') {
-        rows.push({ sourcedId: id!, op, hash: p.hash });
+      } else if (state.mode === 'general' || refresh) {
+        rows.push(refresh ? { sourcedId: id!, op, hash: p.hash, fp: e.fp } : { sourcedId: id!, op, hash: p.hash });
         rowOps.push(op);
       } else {
         counts.unchanged++;

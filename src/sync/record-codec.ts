@@ -12,7 +12,8 @@ export interface RecordCodec {
   /**
    * Salt of the raw fingerprints stored with live rows. Change it whenever the reader or canonical
    * JSON would turn the same provider JSON into a different record: unchanged provider JSON then
-   * goes through the new reader once, instead of being skipped as unchanged.
+   * goes through the new reader once, instead of being skipped as unchanged (records that come out
+   * unchanged have their new fingerprint stored by the apply, so the sync after skips them again).
    */
   readonly version: string;
   /**
