@@ -116,7 +116,8 @@ export async function applyStaged(
         deletedByAbsence += Number(res.numAffectedRows ?? 0n);
       }
       await trx.executeQuery(upsertFromStage(c, ctx, fresh === true).compile(trx));
-      await trx.executeQuery(refreshFingerprints(c, ctx).compile(trx));
+      // A fresh collection has no live rows, so nothing unchanged to refresh (skips a scan of its staged rows).
+      if (fresh !== true) await trx.executeQuery(refreshFingerprints(c, ctx).compile(trx));
       // The sort of a rebuilt index: PostgreSQL's default maintenance_work_mem (64 MB) spills ~1M entries to disk.
       if (rebuild.length > 0 && postgres) await sql`set local maintenance_work_mem = '256MB'`.execute(trx);
       for (const idx of rebuild) await trx.schema.createIndex(idx.name).on(liveTable(c)).columns(['connection_id', idx.column]).execute();
