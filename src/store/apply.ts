@@ -5,7 +5,8 @@
  * which holds and dry runs use without applying (`StagingArea.recordPlan`, `absentIds`).
  *
  * Set-based: per collection one INSERT … SELECT (… ON CONFLICT DO UPDATE) from the stage table,
- * one UPDATE per absence rule, and change rows by INSERT … SELECT. Plain SQL that SQLite ≥ 3.33
+ * one UPDATE per absence rule, one UPDATE … FROM for refreshed fingerprints, and change rows by
+ * INSERT … SELECT. Plain SQL that SQLite ≥ 3.33
  * and PostgreSQL ≥ 9.5 accept alike; what differs per dialect is passed in (`ApplyOptions`).
  */
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
@@ -43,7 +44,7 @@ export interface AppliedCollection {
 }
 
 /**
- * How absence is decided for an applied collection (see the module comment): `anti-join`, or
+ * How absence is decided for an applied collection (staging.ts's module comment): `anti-join`, or
  * `ranges` with the last sourcedId the read covered (rows after it are absent; undefined: the read
  * saw no ids, so every live row is absent).
  */

@@ -23,8 +23,9 @@
  *   invalid), and apply tombstones live rows with no stage row.
  *
  * The apply itself (set-based SQL, history, the PostgreSQL order lock) is apply.ts; `StagingArea`
- * runs it, through the store's `BulkApply` when large. (PostgreSQL note: `lookupRange` and the tail rule compare sourcedIds with `<`/`>`; they
- * must use byte order there, i.e. `COLLATE "C"` on the key index, to match the sync's order check.)
+ * runs it, through the store's `BulkApply` when large. (PostgreSQL note: `lookupRange` and the tail
+ * rule compare sourcedIds with `<`/`>`; they must use byte order there, i.e. `COLLATE "C"` on the
+ * key index, to match the sync's order check.)
  */
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { CollectionName, Status } from '../oneroster/types.ts';
