@@ -40,6 +40,8 @@ export function runSummary(result: RunResult): string {
   const pages = Object.values(result.entities).reduce((n, c) => n + (c?.pages ?? 0), 0);
   const known = Object.values(result.entities).reduce((n, c) => n + (c?.knownPages ?? 0), 0);
   if (known > 0) lines.push(`${known} of ${pages} pages were the same bytes as last time and matched the store: skipped unparsed, unchanged.`);
+  const refreshed = Object.values(result.entities).reduce((n, c) => n + (c?.refreshed ?? 0), 0);
+  if (refreshed > 0) lines.push(`${refreshed} unchanged records were read again (a reader upgrade, or provider JSON that changed without changing them); the next sync skips them unread.`);
   const issues = result.issues;
   if (issues.bySeverity.error + issues.bySeverity.warning > 0) {
     const top = Object.entries(issues.byRule)
@@ -75,6 +77,7 @@ export function runJson(result: RunResult): Record<string, unknown> {
       outcome: c.outcome,
       pages: c.pages,
       ...(c.knownPages !== undefined ? { knownPages: c.knownPages } : {}),
+      ...(c.refreshed !== undefined ? { refreshed: c.refreshed } : {}),
       ...(c.total !== undefined ? { total: c.total } : {}),
       ...(c.error ? { error: c.error } : {}),
     };

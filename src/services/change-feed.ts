@@ -14,7 +14,7 @@
  *   A request without a cursor starts at the oldest retained event and is never stale.
  * - Ordering: a seq is taken at insert time and becomes visible at commit. On PostgreSQL several
  *   workers apply at once, so applies that write history hold one advisory transaction lock
- *   (`StagingArea.apply`): the next apply takes its seqs only after the previous one committed, and
+ *   (`applyStaged`, store/apply.ts): the next apply takes its seqs only after the previous one committed, and
  *   a reader that has passed seq N never sees a lower applied seq appear later. On SQLite there is
  *   one writer. (Plan rows of held runs take seqs without the lock; they are not in the feed.)
  */

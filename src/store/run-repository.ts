@@ -45,6 +45,12 @@ export interface EntityCounts {
   deleted: number;
   /** Of `deleted`, those deleted because they were absent. */
   deletedByAbsence: number;
+  /**
+   * Of `unchanged`, records read again because the live row held another raw fingerprint (a codec
+   * version change, or provider JSON that changed without changing the record); the apply stores
+   * the new one.
+   */
+  refreshed?: number;
   /** Records dropped by an error-severity issue (not applied, and not treated as absent). */
   invalid: number;
   /** Repeats of a sourcedId already seen in this run's collection (the first one is kept). */

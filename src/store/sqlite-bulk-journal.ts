@@ -14,9 +14,10 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { BulkApply } from './apply.ts';
+import type { Database } from './schema.ts';
 
 /** The `BulkApply` of a SQLite store file (`openStore` gives it to `StagingArea`). */
-export function rollbackJournalApply(db: Kysely<any>): BulkApply {
+export function rollbackJournalApply(db: Kysely<Database>): BulkApply {
   return async (apply) => {
     const journaled = await leaveWal(db);
     try {
@@ -30,12 +31,12 @@ export function rollbackJournalApply(db: Kysely<any>): BulkApply {
 }
 
 /** The store file's journal mode after asking for `mode`. */
-async function journalMode(db: Kysely<any>, mode: 'delete' | 'wal'): Promise<string | undefined> {
+async function journalMode(db: Kysely<Database>, mode: 'delete' | 'wal'): Promise<string | undefined> {
   return (await sql<{ journal_mode: string }>`pragma main.journal_mode = ${sql.raw(mode)}`.execute(db)).rows[0]?.journal_mode;
 }
 
 /** A rollback journal for the next transaction, without waiting: false when another connection has the file open. */
-async function leaveWal(db: Kysely<any>): Promise<boolean> {
+async function leaveWal(db: Kysely<Database>): Promise<boolean> {
   const busy = (await sql<{ timeout: number }>`pragma busy_timeout`.execute(db)).rows[0]?.timeout ?? 0;
   await sql`pragma busy_timeout = 0`.execute(db);
   try {

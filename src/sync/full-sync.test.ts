@@ -378,6 +378,7 @@ for (const bulk of ['native', 'portable'] as const) {
       const same = await runSync({ store, reader: reader(baseData()), connectionId: 'sis', entities: ['users'], codec: { ...counting, version: `${DEFAULT_CODEC.version}-next` } });
       assert.equal(reads, 5, 'new version: every record read again');
       assert.equal(same.entities.users?.unchanged, 5, 'same output: no writes');
+      assert.equal(same.entities.users?.refreshed, 5, 'every fingerprint refreshed');
       const history = await store.db.selectFrom('changes').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
       const again = await runSync({ store, reader: reader(baseData()), connectionId: 'sis', entities: ['users'], codec: { ...counting, version: `${DEFAULT_CODEC.version}-next` } });
       assert.equal(reads, 5, 'the fingerprints were refreshed with the unchanged rows: nothing read the second time');

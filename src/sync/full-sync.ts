@@ -668,7 +668,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
           case StageOp.update: counts.updated++; break;
           case StageOp.restore: counts.restored++; break;
           case StageOp.delete: counts.deleted++; break;
-          case StageOp.unchanged: counts.unchanged++; break;
+          case StageOp.unchanged:
+            counts.unchanged++;
+            if (rows[i]!.fp) counts.refreshed = (counts.refreshed ?? 0) + 1;
+            break;
           default: break; // invalid: counted above
         }
       }
@@ -872,7 +875,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
           counts.outcome = 'applied'; // provisional until the apply commits
           // Full mode: every applied collection was read completely, so absence applies.
           const writes = counts.created + counts.updated + counts.restored + counts.deleted - counts.deletedByAbsence;
-          toApply.set(c, { absence, writes, ...(liveEmpty ? { fresh: true } : {}) });
+          toApply.set(c, { absence, writes, ...(liveEmpty ? { fresh: true } : {}), ...(counts.refreshed ? { refreshes: counts.refreshed } : {}) });
         }
       } catch (err) {
         if (!(err instanceof CollectionReadError)) throw err;
