@@ -9,7 +9,7 @@
  * INSERT … SELECT. Plain SQL that SQLite ≥ 3.33 and PostgreSQL ≥ 9.5 accept alike; what differs
  * per dialect is passed in (`ApplyOptions`).
  */
-import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
+import { sql, type ControlledTransaction, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { CollectionName } from '../oneroster/types.ts';
 import { ENTITY_COLUMNS, SECONDARY_INDEXES } from './entity-columns.ts';
 import type { StoreDialect } from './migrations.ts';
@@ -35,6 +35,11 @@ export interface ApplyCollection {
   fresh?: boolean;
   /** Staged unchanged rows carrying a new fingerprint (`EntityCounts.refreshed`); 0 or absent: nothing to refresh. */
   refreshes?: number;
+  /**
+   * A fresh collection whose active staged writes early-inserts.ts already inserted, in the
+   * transaction the apply runs in (`ApplyOptions.within`): the apply inserts the rest.
+   */
+  early?: boolean;
 }
 
 /** Writes at least this large, and at least as large as the table, rebuild secondary indexes (SQLite). */
@@ -66,6 +71,11 @@ export interface ApplyOptions {
   history: boolean;
   /** Rebuild secondary indexes around writes at least this large (see `rebuildCandidates`); undefined: never. */
   rebuildMinWrites: number | undefined;
+  /**
+   * Run in this open transaction (early-inserts.ts: it holds the early-inserted rows) and commit
+   * it, or roll it back on failure; otherwise in a new transaction.
+   */
+  within?: ControlledTransaction<Database>;
 }
 
 /**
@@ -87,7 +97,7 @@ export async function applyStaged(
   finish: ApplyFinish,
 ): Promise<Partial<Record<CollectionName, AppliedCollection>>> {
   const postgres = options.dialect === 'postgres';
-  return db.transaction().execute(async (trx) => {
+  const body = async (trx: Transaction<Database>): Promise<Partial<Record<CollectionName, AppliedCollection>>> => {
     // PostgreSQL: history seqs must become visible in seq order, or a feed reader (events API,
     // webhooks) that has passed seq N never sees a lower seq another worker's apply commits later.
     // A seq is taken at insert and seen at commit, so applies that write history take one
@@ -101,12 +111,16 @@ export async function applyStaged(
       await sql`select pg_advisory_xact_lock(${HISTORY_ORDER_LOCK_KEY})`.execute(trx);
     }
     const applied: Partial<Record<CollectionName, AppliedCollection>> = {};
-    for (const [c, { absence, writes, fresh, refreshes }] of collections) {
+    for (const [c, { absence: rule, writes, fresh, refreshes, early }] of collections) {
+      // A fresh collection had no live row of this connection, so none can be absent; not scanning
+      // for them matters after early inserts, whose rows the scan would walk.
+      const absence: AbsenceRule = fresh === true ? { kind: 'none' } : rule;
       // Large writes (a first sync): a sort-based index build after the insert beats ~1M
       // random-order inserts into B-trees that outgrow the page cache (measured on a `large`
       // district's 1.1M enrollments: apply 22–31 s with the indexes, 14–18 s dropped + rebuilt).
+      // Not after early inserts: their rows are in the indexes already.
       const rebuild =
-        options.rebuildMinWrites !== undefined && writes >= options.rebuildMinWrites ? await rebuildCandidates(trx, c, writes, postgres) : [];
+        options.rebuildMinWrites !== undefined && writes >= options.rebuildMinWrites && early !== true ? await rebuildCandidates(trx, c, writes, postgres) : [];
       for (const idx of rebuild) await trx.schema.dropIndex(idx.name).execute();
       // History first: absence rows are found by what is still active.
       if (options.history) for (const q of changeInserts(c, ctx, absence, 1)) await trx.executeQuery(q.compile(trx));
@@ -118,7 +132,7 @@ export async function applyStaged(
         const res = await trx.executeQuery(q.compile(trx));
         deletedByAbsence += Number(res.numAffectedRows ?? 0n);
       }
-      await trx.executeQuery(upsertFromStage(c, ctx, fresh === true).compile(trx));
+      await trx.executeQuery(upsertFromStage(c, ctx, fresh === true, early === true).compile(trx));
       // Only when the read staged any: the statement scans the run's staged rows.
       if ((refreshes ?? 0) > 0) await trx.executeQuery(refreshFingerprints(c, ctx).compile(trx));
       // The sort of a rebuilt index: PostgreSQL's default maintenance_work_mem (64 MB) spills ~1M entries to disk.
@@ -128,7 +142,17 @@ export async function applyStaged(
     }
     await finish(trx, applied);
     return applied;
-  });
+  };
+  const within = options.within;
+  if (within === undefined) return db.transaction().execute(body);
+  try {
+    const applied = await body(within);
+    await within.commit().execute();
+    return applied;
+  } catch (err) {
+    await within.rollback().execute().catch(() => undefined); // the connection may be gone; the server rolls back then
+    throw err;
+  }
 }
 
 /**
@@ -145,7 +169,21 @@ async function rebuildCandidates(
   if (indexes.length === 0) return [];
   if (emptyOnly) {
     const any = await trx.selectFrom(liveTable(c)).select(sql<number>`1`.as('x')).limit(1).executeTakeFirst();
-    return any === undefined ? indexes : [];
+    if (any !== undefined) return [];
+    // DROP INDEX takes the table's ACCESS EXCLUSIVE lock until commit. Another run's open early
+    // inserts (early-inserts.ts, rows this transaction cannot see) hold a lock on it and wait for
+    // this apply's history-order lock at their own apply: waiting for them would deadlock, so the
+    // lock is tried without waiting, and when it is taken the indexes stay as they are.
+    await sql`savepoint rebuild_lock`.execute(trx);
+    try {
+      await sql`lock table ${sql.table(liveTable(c))} in access exclusive mode nowait`.execute(trx);
+      await sql`release savepoint rebuild_lock`.execute(trx);
+      return indexes;
+    } catch (err) {
+      if ((err as { code?: unknown } | null)?.code !== '55P03') throw err; // lock_not_available
+      await sql`rollback to savepoint rebuild_lock`.execute(trx);
+      return [];
+    }
   }
   const r = await trx.selectFrom(liveTable(c)).select(sql<number>`count(*)`.as('n')).executeTakeFirstOrThrow();
   return writes >= Number(r.n) ? indexes : [];
@@ -153,25 +191,17 @@ async function rebuildCandidates(
 
 /**
  * INSERT … SELECT … ON CONFLICT DO UPDATE for every staged row with data (`fresh`: a plain INSERT, see
- * `ApplyCollection.fresh`). Tombstone columns follow the staged status: `tobedeleted` keeps an
- * existing tombstone's first deletion time, `active` clears it (a restore).
+ * `ApplyCollection.fresh`; `early`: a plain INSERT of the rows early-inserts.ts did not insert).
+ * Tombstone columns follow the staged status: `tobedeleted` keeps an existing tombstone's first
+ * deletion time, `active` clears it (a restore).
  */
-function upsertFromStage(c: CollectionName, ctx: ApplyContext, fresh: boolean): RawBuilder<unknown> {
+function upsertFromStage(c: CollectionName, ctx: ApplyContext, fresh: boolean, early: boolean): RawBuilder<unknown> {
   const live = liveTable(c);
-  const stage = stageTable(c);
-  const extra = ENTITY_COLUMNS[c].map((col) => col.name);
-  const now = ctx.now.toISOString();
-  const copied = ['status', 'date_last_modified', 'content_hash', 'data', 'raw', 'raw_fp', ...extra];
-  const updates = copied.map((n) => sql`${sql.id(n)} = excluded.${sql.id(n)}`);
-  const insert = sql`
-    insert into ${sql.table(live)} (tenant_id, connection_id, sourced_id, first_seen_run, updated_run, row_version, deleted_at, deleted_run, ${ids(copied)})
-    select ${ctx.tenantId}, ${ctx.connectionId}, s.sourced_id, ${ctx.runId}, ${ctx.runId}, 1,
-      case when s.status = 'tobedeleted' then ${now} else null end,
-      case when s.status = 'tobedeleted' then cast(${ctx.runId} as integer) else null end,
-      ${ids(copied, 's')}
-    from ${sql.table(stage)} as s
-    where s.run_id = ${ctx.runId} and s.op >= ${STAGE_WRITE_MIN}`;
+  const from = sql`from ${sql.table(stageTable(c))} as s where s.run_id = ${ctx.runId} and s.op >= ${STAGE_WRITE_MIN}`;
+  if (early) return insertFromStage(c, ctx, sql`${from} and not (${EARLY_ROWS})`);
+  const insert = insertFromStage(c, ctx, from);
   if (fresh) return insert;
+  const updates = copiedColumns(c).map((n) => sql`${sql.id(n)} = excluded.${sql.id(n)}`);
   return sql`${insert}
     on conflict (connection_id, sourced_id) do update set
       ${sql.join(updates)},
@@ -179,6 +209,33 @@ function upsertFromStage(c: CollectionName, ctx: ApplyContext, fresh: boolean): 
       row_version = ${sql.ref(`${live}.row_version`)} + 1,
       deleted_at = case when excluded.deleted_at is null then null else coalesce(${sql.ref(`${live}.deleted_at`)}, excluded.deleted_at) end,
       deleted_run = case when excluded.deleted_run is null then null else coalesce(${sql.ref(`${live}.deleted_run`)}, excluded.deleted_run) end`;
+}
+
+/** Stage columns copied into the live row as they are. */
+function copiedColumns(c: CollectionName): string[] {
+  return ['status', 'date_last_modified', 'content_hash', 'data', 'raw', 'raw_fp', ...ENTITY_COLUMNS[c].map((col) => col.name)];
+}
+
+/**
+ * The staged write rows early-inserts.ts inserts while the read goes on: the active ones. Rows
+ * arriving `tobedeleted` wait for the apply, so their tombstone time is the apply's, as for any other.
+ */
+export const EARLY_ROWS = sql`s.status = 'active'`;
+
+/**
+ * `INSERT INTO <live> (…) SELECT … <from>` of new live rows (first seen and updated by this run,
+ * version 1), where `from` is a FROM clause whose stage rows are aliased `s`.
+ */
+export function insertFromStage(c: CollectionName, ctx: ApplyContext, from: RawBuilder<unknown>): RawBuilder<unknown> {
+  const now = ctx.now.toISOString();
+  const copied = copiedColumns(c);
+  return sql`
+    insert into ${sql.table(liveTable(c))} (tenant_id, connection_id, sourced_id, first_seen_run, updated_run, row_version, deleted_at, deleted_run, ${ids(copied)})
+    select ${ctx.tenantId}, ${ctx.connectionId}, s.sourced_id, ${ctx.runId}, ${ctx.runId}, 1,
+      case when s.status = 'tobedeleted' then ${now} else null end,
+      case when s.status = 'tobedeleted' then cast(${ctx.runId} as integer) else null end,
+      ${ids(copied, 's')}
+    ${from}`;
 }
 
 /**

@@ -27,9 +27,10 @@
  * rule compare sourcedIds with `<`/`>`; they must use byte order there, i.e. `COLLATE "C"` on the
  * key index, to match the sync's order check.)
  */
-import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { sql, type ControlledTransaction, type Kysely, type RawBuilder } from 'kysely';
 import type { CollectionName, Status } from '../oneroster/types.ts';
 import { absenceWhere, applyStaged, changeInserts, type AbsenceRule, type ApplyCollection, type ApplyContext, type AppliedCollection, type ApplyFinish, type BulkApply } from './apply.ts';
+import { EarlyInserts } from './early-inserts.ts';
 import { ENTITY_COLUMNS, type ColumnValue } from './entity-columns.ts';
 import { sourcedIdType } from './migrations/column-types.ts';
 import type { StoreDialect } from './migrations.ts';
@@ -111,6 +112,7 @@ export class StagingArea {
   readonly #factory: StagerFactory;
   readonly #rebuildMinWrites: number | undefined;
   readonly #bulkApply: BulkApply | undefined;
+  readonly #earlyInserts: boolean;
   readonly #location: StageLocation;
   #ready: Promise<void> | undefined;
 
@@ -120,16 +122,18 @@ export class StagingArea {
    *   keep their snapshot during the apply transaction. On PostgreSQL DROP INDEX locks the table
    *   until commit, so there it happens only when the live table holds no row of any connection
    *   (an installation's first sync of that collection: nobody reads it yet).
+   * @param options.earlyInserts offer `early` (PostgreSQL: early-inserts.ts).
    */
   constructor(
     db: Kysely<Database>,
     factory: (db: Kysely<Database>) => StagerFactory,
-    options: { rebuildMinWrites?: number; bulkApply?: BulkApply } & StageLocation = {},
+    options: { rebuildMinWrites?: number; bulkApply?: BulkApply; earlyInserts?: boolean } & StageLocation = {},
   ) {
     this.#db = db;
     this.#factory = factory(db);
     this.#rebuildMinWrites = options.rebuildMinWrites;
     this.#bulkApply = options.bulkApply;
+    this.#earlyInserts = options.earlyInserts === true;
     this.#location = {
       ...(options.schema !== undefined ? { schema: options.schema } : {}),
       ...(options.unlogged ? { unlogged: true } : {}),
@@ -361,6 +365,14 @@ export class StagingArea {
   }
 
   /**
+   * Early inserts for a run (early-inserts.ts) when this store offers them (PostgreSQL), else
+   * undefined. The run's apply then passes `within` from `EarlyInserts.settle`.
+   */
+  early(ctx: ApplyContext): EarlyInserts | undefined {
+    return this.#earlyInserts ? new EarlyInserts(this.#db, ctx) : undefined;
+  }
+
+  /**
    * Applies the staged rows of `collections` to the live tables and then calls `finish` (which
    * writes the run's final state), all in one transaction. `absence` gives each collection's rule
    * (complete full-sync reads only; `none` otherwise). Every change is also recorded in `changes`
@@ -375,11 +387,17 @@ export class StagingArea {
     ctx: ApplyContext,
     collections: ReadonlyMap<CollectionName, ApplyCollection>,
     finish: ApplyFinish,
-    options: { history?: boolean } = {},
+    options: { history?: boolean; within?: ControlledTransaction<Database> } = {},
   ): Promise<Partial<Record<CollectionName, AppliedCollection>>> {
     await this.ensureTables();
     const rebuildMinWrites = this.#rebuildMinWrites;
-    const run = () => applyStaged(this.#db, { dialect: this.#location.dialect ?? 'sqlite', history: options.history ?? true, rebuildMinWrites }, ctx, collections, finish);
+    const applyOptions = {
+      dialect: this.#location.dialect ?? 'sqlite',
+      history: options.history ?? true,
+      rebuildMinWrites,
+      ...(options.within ? { within: options.within } : {}),
+    } as const;
+    const run = () => applyStaged(this.#db, applyOptions, ctx, collections, finish);
     const writes = [...collections.values()].reduce((n, c) => n + c.writes, 0);
     const bulk = this.#bulkApply;
     return bulk !== undefined && rebuildMinWrites !== undefined && writes >= rebuildMinWrites ? bulk(run) : run();

@@ -68,6 +68,12 @@ export interface StoreOptions {
   cacheMiB?: number;
   /** PostgreSQL: connections in the pool. Default 10. */
   poolSize?: number;
+  /**
+   * PostgreSQL: a fresh collection's staged rows go into the live table while the read goes on, in
+   * the transaction the apply commits (early-inserts.ts). Default true, unless the environment sets
+   * `ROSTERSYNC_EARLY_INSERTS=0`. Each running sync then holds one more pooled connection.
+   */
+  earlyInserts?: boolean;
 }
 
 export interface Store {
@@ -138,6 +144,8 @@ interface Opened {
   stage: StageLocation;
   /** How large applies run (SQLite file: a rollback journal, see `StoreOptions.bulkJournal`). */
   bulkApply?: BulkApply;
+  /** Fresh collections are inserted while the read goes on (PostgreSQL, see `StoreOptions.earlyInserts`). */
+  earlyInserts?: boolean;
 }
 
 /**
@@ -217,6 +225,7 @@ function openPostgres(options: StoreOptions): Opened {
     rebuildMinWrites: options.indexRebuildMinWrites ?? INDEX_REBUILD_MIN_WRITES,
     // UNLOGGED: no WAL for scratch rows, yet they survive a killed client (not a server crash).
     stage: { unlogged: true, dialect: 'postgres' },
+    earlyInserts: options.earlyInserts ?? process.env['ROSTERSYNC_EARLY_INSERTS'] !== '0',
   };
 }
 
@@ -276,7 +285,7 @@ function isConnectFailure(err: unknown): boolean {
  */
 export async function openStore(options: StoreOptions): Promise<Store> {
   const postgres = isPostgresUrl(options.url);
-  const { dialect, db, stagers, rebuildMinWrites, stage, bulkApply } = postgres ? openPostgres(options) : openSqlite(options);
+  const { dialect, db, stagers, rebuildMinWrites, stage, bulkApply, earlyInserts } = postgres ? openPostgres(options) : openSqlite(options);
   const box = options.secretKey === undefined ? undefined : new SecretBox(options.secretKey);
   // Unordered: 0005 landed before 0004, so stores migrated in between must still take 0004.
   const migrator = new Migrator({ db, provider: new InCodeMigrationProvider(dialect), allowUnorderedMigrations: true });
@@ -296,7 +305,12 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     }
     throw err;
   }
-  const staging = new StagingArea(db, stagers, { ...(rebuildMinWrites === undefined ? {} : { rebuildMinWrites }), ...(bulkApply ? { bulkApply } : {}), ...stage });
+  const staging = new StagingArea(db, stagers, {
+    ...(rebuildMinWrites === undefined ? {} : { rebuildMinWrites }),
+    ...(bulkApply ? { bulkApply } : {}),
+    ...(earlyInserts ? { earlyInserts: true } : {}),
+    ...stage,
+  });
   let closing: Promise<void> | undefined;
   return {
     dialect,

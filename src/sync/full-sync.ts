@@ -37,7 +37,8 @@ import type { PageReader, PageSummary, ReadOptions } from '../source/page-reader
 import { StoreError, isStoreError } from '../store/errors.ts';
 import type { CollectionOutcome, EndpointCounts, EntityCounts, IssueSummary, RunError, RunStatus } from '../store/run-repository.ts';
 import { emptyIssueSummary } from '../store/run-repository.ts';
-import { STAGE_WRITE_MIN, StageOp } from '../store/schema.ts';
+import { STAGE_WRITE_MIN, StageOp, type Database } from '../store/schema.ts';
+import type { ControlledTransaction } from 'kysely';
 import type { AbsenceRule, ApplyCollection } from '../store/apply.ts';
 import type { CollectionStager, KnownRow, RangeRow, StageRow } from '../store/staging.ts';
 import type { Store } from '../store/store.ts';
@@ -193,6 +194,11 @@ export interface RunTimings {
   apply: number;
   /** Emptying the staging tables. */
   cleanup: number;
+  /**
+   * PostgreSQL: the server time of the early inserts (early-inserts.ts). They run while the read
+   * goes on, so this overlaps the other phases instead of adding to the wall time.
+   */
+  early: number;
 }
 
 export interface RunResult {
@@ -410,7 +416,14 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
   const pageSummaries = new Map<CollectionName, PageSummary[]>();
   /** Full reads resumed mid-collection: their summaries join the stored ones instead of replacing them. */
   const resumedReads = new Set<CollectionName>();
-  const timings: RunTimings = { readWait: 0, normalize: 0, lookup: 0, stage: 0, bookkeeping: 0, validate: 0, references: 0, plan: 0, apply: 0, cleanup: 0 };
+  const timings: RunTimings = { readWait: 0, normalize: 0, lookup: 0, stage: 0, bookkeeping: 0, validate: 0, references: 0, plan: 0, apply: 0, cleanup: 0, early: 0 };
+  /**
+   * PostgreSQL: fresh collections go into the live tables while the read goes on, in the
+   * transaction the apply commits (early-inserts.ts). Never for a dry run, which applies nothing.
+   */
+  const early = dryRun ? undefined : store.staging.early({ runId, tenantId: connection.tenantId, connectionId, now: localStart });
+  /** The collection being read, when its staged pages are inserted early. */
+  let earlyFor: CollectionName | undefined;
 
   const heartbeat = async (): Promise<void> => {
     if (Date.now() - lastBeat < heartbeatMs) return;
@@ -654,7 +667,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     let keep: DataIssue[] = [];
     // Counting happens inside the stage transaction so the page's checkpoint carries it: a resumed
     // run continues from exactly these counts.
-    await stager.write(rows, (inserted) => {
+    const staged = await stager.write(rows, (inserted) => {
       for (let i = 0; i < rowOps.length; i++) {
         const op = rowOps[i]!;
         if (!inserted[i]) {
@@ -678,6 +691,12 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       keep = countIssues(found, cur);
       return pageCheckpoint(c, counts, state, cur, issueSeq + keep.length, firstSeq);
     });
+    if (earlyFor === c) {
+      // Staged writes, not duplicates (the first of a sourcedId is the one staged).
+      const ids: string[] = [];
+      for (let i = 0; i < rows.length; i++) if (staged[i] && rows[i]!.op >= STAGE_WRITE_MIN) ids.push(rows[i]!.sourcedId);
+      await early!.add(c, ids);
+    }
     t2 = performance.now();
     // The next page may have been prepared while this page's write waited on the database.
     timings.stage += t2 - t - local.normalize - local.references - (source.prepMs - sourcePrep0);
@@ -814,6 +833,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     // unchanged data reads no record, so it never builds them (~100k+ ids per set at large).
     cross = undefined;
     crossFor = codec.references ? c : undefined;
+    // Early inserts: a fresh collection read from its start, whose staged rows no later step
+    // rewrites (the check of references within a collection runs after the read).
+    earlyFor = early !== undefined && stager.liveEmpty && cp === undefined && !selfReferencing(c) ? c : undefined;
     if (cp) {
       Object.assign(counts, cp.counts);
       log?.info(cp.done ? 'resumed run: collection already staged' : 'resumed run: continuing the collection', { runId, collection: c, offset: cp.offset });
@@ -882,6 +904,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         counts.outcome = 'failed';
         counts.error = { code: err.code, message: err.message };
         firstError ??= counts.error;
+        await early?.discard(c);
         await store.staging.discard(runId, c);
         if (options.signal?.aborted) aborted = true;
         log?.warn('collection read failed; keeping last-known-good rows', { runId, connectionId, collection: c, code: err.code });
@@ -984,6 +1007,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     });
     if (!aborted && (dryRun || status === 'held')) {
       // Keep the plan for review (`changes` rows with applied = 0); touch nothing live.
+      await early?.abandon();
       await store.staging.recordPlan(applyCtx, toApply);
       for (const c of toApply.keys()) {
         const counts = entities[c]!;
@@ -992,6 +1016,19 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       }
       await store.runs.finish(runId, outcomeBase(), undefined, undefined, leaseOwner);
     } else {
+      // Early inserts are committed by the apply, or dropped (an aborted run applies nothing; a
+      // collection not applied must leave nothing behind), and then the apply inserts every row.
+      let within: ControlledTransaction<Database> | undefined;
+      if (early !== undefined) {
+        const settled = aborted ? undefined : await early.settle();
+        if (early.failure !== undefined) log?.warn('early inserts stopped; the apply writes every row', { runId, connectionId, code: errorCode(early.failure) });
+        if (settled !== undefined && [...settled.collections].every((c) => toApply.has(c))) {
+          within = settled.trx;
+          for (const c of settled.collections) toApply.set(c, { ...toApply.get(c)!, early: true });
+        } else {
+          await early.abandon();
+        }
+      }
       await store.staging.apply(applyCtx, toApply, async (trx, applied) => {
         const advance = new Map<CollectionName, string>();
         for (const c of toApply.keys()) {
@@ -1005,9 +1042,10 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         await store.cursors.set(connectionId, runId, advance, trx);
         advanced = advance.size > 0;
         await store.runs.finish(runId, outcomeBase(), trx, undefined, leaseOwner);
-      });
+      }, within ? { within } : {});
     }
     timings.apply = performance.now() - ta;
+    timings.early = early?.ms ?? 0;
     const tc = performance.now();
     if (!dryRun && status !== 'held') await saveSummaries();
     await store.staging.discard(runId);
@@ -1076,6 +1114,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       .catch(() => undefined); // the original error matters more
     throw err;
   } finally {
+    await early?.abandon(); // after a commit: nothing to do
     if (!keepStaging) await store.staging.discard(runId).catch(() => undefined);
   }
 }
