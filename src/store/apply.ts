@@ -212,7 +212,7 @@ function upsertFromStage(c: CollectionName, ctx: ApplyContext, fresh: boolean, e
 }
 
 /** Stage columns copied into the live row as they are. */
-function copiedColumns(c: CollectionName): string[] {
+export function copiedColumns(c: CollectionName): string[] {
   return ['status', 'date_last_modified', 'content_hash', 'data', 'raw', 'raw_fp', ...ENTITY_COLUMNS[c].map((col) => col.name)];
 }
 

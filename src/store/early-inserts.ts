@@ -10,11 +10,11 @@
  * (`ApplyOptions.within`). So the run stays one transaction: nothing is visible before the commit,
  * a failed or killed run leaves nothing behind, and a resumed run applies from its stage as before.
  *
- * Which collections: fresh, read from their first page in this process (not a resumed read) and
- * without references within the collection (session parents, students' agents), whose staged
- * rows the reference check may still rewrite after the read. Which rows: the active staged writes
- * of the page that were staged (not a duplicate sourcedId); the apply inserts the rest
- * (`EARLY_ROWS`). A collection whose read fails is rolled back to its savepoint.
+ * Which collections: fresh, read from their first page in this process (not a resumed read).
+ * Which rows: the active staged writes of the page that were staged (not a duplicate sourcedId);
+ * the apply inserts the rest (`EARLY_ROWS`). A collection whose read fails is rolled back to its
+ * savepoint. When the check of references within a collection (session parents, students' agents,
+ * after the read) drops or rewrites staged rows, `reconcile` brings the live rows in line.
  *
  * Nothing here can make a run fail: the first error (the server ended the idle transaction, the
  * connection dropped, a conflict) drops the early transaction, and the apply writes everything from
@@ -25,8 +25,8 @@
  */
 import { sql, type ControlledTransaction, type Kysely } from 'kysely';
 import type { CollectionName } from '../oneroster/types.ts';
-import { EARLY_ROWS, insertFromStage, type ApplyContext } from './apply.ts';
-import { STAGE_WRITE_MIN, stageTable, type Database } from './schema.ts';
+import { EARLY_ROWS, copiedColumns, insertFromStage, type ApplyContext } from './apply.ts';
+import { STAGE_WRITE_MIN, liveTable, stageTable, type Database } from './schema.ts';
 
 /**
  * The early transaction's idle limit while the read goes on. A worker machine lost mid-read leaves
@@ -38,9 +38,11 @@ export const EARLY_IDLE_TIMEOUT = '10min';
 /** Batches waiting beyond this make the sync wait for the server (bounds the ids held in memory). */
 const MAX_QUEUED = 4;
 
+/** Staged ids to insert, or (`reconcile`) a collection whose staged rows changed after their insert. */
 interface Batch {
   c: CollectionName;
   ids: string[];
+  reconcile?: true;
 }
 
 /** The early inserts of one run. Use from one run only; calls need not be awaited in order. */
@@ -78,6 +80,17 @@ export class EarlyInserts {
     this.#queue.push({ c, ids });
     this.#draining ??= this.#drain();
     if (this.#queue.length >= MAX_QUEUED) await this.#draining;
+  }
+
+  /**
+   * The staged rows of `c` changed after they went in early (the check of references within the
+   * collection dropped or rewrote some): its live rows are brought in line with the stage.
+   */
+  async reconcile(c: CollectionName): Promise<void> {
+    if (this.#failed !== undefined || !this.#started.has(c)) return;
+    this.#queue.push({ c, ids: [], reconcile: true });
+    this.#draining ??= this.#drain();
+    await this.#draining;
   }
 
   /** The read of `c` failed: its early rows are rolled back (the other collections' stay). */
@@ -123,9 +136,15 @@ export class EarlyInserts {
         // Consecutive batches of one collection go in one statement.
         const c = this.#queue[0]!.c;
         const ids: string[] = [];
-        while (this.#queue.length > 0 && this.#queue[0]!.c === c) for (const id of this.#queue.shift()!.ids) ids.push(id);
+        let reconcile = false;
+        while (this.#queue.length > 0 && this.#queue[0]!.c === c && !reconcile) {
+          const b = this.#queue.shift()!;
+          if (b.reconcile) reconcile = true;
+          for (const id of b.ids) ids.push(id);
+        }
         try {
-          await this.#insert(c, ids);
+          if (ids.length > 0) await this.#insert(c, ids);
+          if (reconcile) await this.#reconcile(c);
         } catch (err) {
           await this.#fail(err);
         }
@@ -155,6 +174,24 @@ export class EarlyInserts {
       where s.op >= ${STAGE_WRITE_MIN} and ${EARLY_ROWS}`;
     const res = await trx.executeQuery(insertFromStage(c, this.#ctx, from).compile(trx));
     this.rows += Number(res.numAffectedRows ?? 0n);
+    this.ms += performance.now() - t0;
+  }
+
+  /**
+   * Deletes the live rows whose staged row became invalid and rewrites those whose staged data
+   * changed (every live row of a fresh collection is one this transaction inserted).
+   */
+  async #reconcile(c: CollectionName): Promise<void> {
+    const t0 = performance.now();
+    const trx = this.#trx!;
+    const live = sql.table(liveTable(c));
+    const stage = sql.table(stageTable(c));
+    const run = this.#ctx.runId;
+    const mine = sql`s.run_id = ${run} and s.sourced_id = l.sourced_id and l.connection_id = ${this.#ctx.connectionId}`;
+    await sql`delete from ${live} as l using ${stage} as s where ${mine} and s.op < ${STAGE_WRITE_MIN}`.execute(trx);
+    const cols = copiedColumns(c);
+    await sql`update ${live} as l set (${sql.join(cols.map((n) => sql.id(n)))}) = (${sql.join(cols.map((n) => sql.ref(`s.${n}`)))})
+      from ${stage} as s where ${mine} and s.op >= ${STAGE_WRITE_MIN} and l.content_hash <> s.content_hash`.execute(trx);
     this.ms += performance.now() - t0;
   }
 

@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { sql } from 'kysely';
 import type { CollectionName } from '../oneroster/types.ts';
+import { createSdsCodec } from '../services/sds-codec.ts';
 import type { FetchedPage, PageReader, ReadOptions } from '../source/page-reader.ts';
 import type { Store } from '../store/store.ts';
 import { forEachDialect } from '../store/test-dialects.ts';
@@ -15,17 +16,18 @@ import { MemoryPageReader, type MemoryItems } from './memory-page-reader.ts';
 
 const T = '2025-01-01T00:00:00.000Z';
 const ref = (sourcedId: string, type: string) => ({ sourcedId, type });
-const org = (id: string) => ({ sourcedId: id, status: 'active', dateLastModified: T, name: `School ${id}`, type: 'school' });
+const org = (id: string) => ({ sourcedId: id, status: 'active', dateLastModified: T, name: `School ${id}`, type: 'school', identifier: `ORG-${id}` });
 const session = (id: string) => ({
   sourcedId: id, status: 'active', dateLastModified: T, title: 'Year', startDate: '2024-08-01', endDate: '2025-07-01', type: 'schoolYear', schoolYear: '2025',
 });
 const klass = (id: string) => ({ sourcedId: id, status: 'active', dateLastModified: T, title: `Class ${id}`, school: ref('s1', 'org'), terms: [ref('y1', 'academicSession')] });
 const user = (id: string) => ({
   sourcedId: id, status: 'active', dateLastModified: T, username: id, enabledUser: true, givenName: 'Given', familyName: 'Family', role: 'student', orgs: [ref('s1', 'org')],
+  identifier: `ID-${id}`,
 });
 const enr = (id: string, u: string, k: string) => ({ sourcedId: id, status: 'active', dateLastModified: T, user: ref(u, 'user'), class: ref(k, 'class'), school: ref('s1', 'org'), role: 'student' });
 
-/** classes and enrollments are inserted early (fresh, no references within); users are not (agents). */
+/** A first sync: every collection is fresh, so every one goes in early. */
 function data(): MemoryItems {
   return {
     orgs: [org('s1')],
@@ -125,6 +127,31 @@ forEachDialect(
       const again = await runSync({ store, reader: reader(), connectionId: 'sis' });
       assert.equal(again.entities.enrollments?.unchanged, 8);
       assert.equal(again.timings.early, 0, 'nothing is fresh any more');
+    });
+
+    d.it('a record the reference check rewrites after the read is rewritten live too', async () => {
+      const d1 = data();
+      // u1's agent does not exist: the check after the read drops the agent from the staged record;
+      // u2's agent u1 does. Users (and sessions, with a dangling parent) went in early before that.
+      (d1.users as Array<Record<string, unknown>>)[0]!['agents'] = [ref('u9', 'user')];
+      (d1.users as Array<Record<string, unknown>>)[1]!['agents'] = [ref('u1', 'user')];
+      (d1.academicSessions as Array<Record<string, unknown>>)[0]!['parent'] = ref('y0', 'academicSession');
+      const plain = await d.open({ earlyInserts: false });
+      await addConnections(plain, ['sis']);
+      // The SDS codec checks references (the engine's default codec does not).
+      const codec = () => createSdsCodec({ contacts: true, demographics: false, userFlags: true });
+      const expected = await runSync({ store: plain, reader: reader(d1), connectionId: 'sis', codec: codec() });
+      assert.equal((await plain.records.get('users', 'sis', 'u1'))?.record.sourcedId, 'u1');
+      const store = await d.open();
+      await addConnections(store, ['sis']);
+      const res = await runSync({ store, reader: reader(d1), connectionId: 'sis', codec: codec() });
+      assert.equal(res.status, 'succeeded');
+      assert.ok(res.timings.early > 0);
+      assert.deepEqual(res.entities, expected.entities);
+      const u1 = await store.records.get('users', 'sis', 'u1');
+      assert.equal((u1?.record as { agents?: unknown }).agents, undefined, 'the dangling agent is gone from the live row');
+      assert.deepEqual((await store.records.get('users', 'sis', 'u2'))?.record.sourcedId, 'u2');
+      assert.deepEqual(await snapshot(store), await snapshot(plain));
     });
 
     d.it('a collection whose read fails leaves none of its early rows; the other collections apply', async () => {

@@ -833,9 +833,9 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     // unchanged data reads no record, so it never builds them (~100k+ ids per set at large).
     cross = undefined;
     crossFor = codec.references ? c : undefined;
-    // Early inserts: a fresh collection read from its start, whose staged rows no later step
-    // rewrites (the check of references within a collection runs after the read).
-    earlyFor = early !== undefined && stager.liveEmpty && cp === undefined && !selfReferencing(c) ? c : undefined;
+    // Early inserts: a fresh collection read from its start (what a killed process inserted early
+    // was rolled back with it, so a resumed read's earlier pages are not in).
+    earlyFor = early !== undefined && stager.liveEmpty && cp === undefined ? c : undefined;
     if (cp) {
       Object.assign(counts, cp.counts);
       log?.info(cp.done ? 'resumed run: collection already staged' : 'resumed run: continuing the collection', { runId, collection: c, offset: cp.offset });
@@ -945,6 +945,8 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
         counts.updated -= n;
         counts.unchanged += n;
       }
+      // Rows that went in early follow their staged rows.
+      for (const c of refs.touched) await early?.reconcile(c);
       timings.references += performance.now() - tr;
     }
 

@@ -35,6 +35,8 @@ export interface ReferenceOutcome {
   rewritten: number;
   /** Updates that turned out unchanged once the dangling optional value was dropped again. */
   unchangedAfterRewrite: Map<CollectionName, { n: number }>;
+  /** Collections with a staged row dropped or rewritten. */
+  touched: Set<CollectionName>;
 }
 
 /**
@@ -154,7 +156,7 @@ export function selfReferencing(c: CollectionName): boolean {
 /** Runs the within-collection reference checks of every applied collection (see the module comment). */
 export async function checkStagedReferences(input: ReferenceCheckInput): Promise<ReferenceOutcome> {
   const { staging, runId, connectionId } = input;
-  const outcome: ReferenceOutcome = { dropped: new Map(), rewritten: 0, unchangedAfterRewrite: new Map() };
+  const outcome: ReferenceOutcome = { dropped: new Map(), rewritten: 0, unchangedAfterRewrite: new Map(), touched: new Set() };
   const sets = input.sets;
   const existing = (t: CollectionName): Promise<Set<string>> => sets.forTarget(t, input.applied.get(t)?.absence);
 
@@ -203,6 +205,7 @@ export async function checkStagedReferences(input: ReferenceCheckInput): Promise
             const data = input.canonicalJson(full);
             const op = await staging.rewriteStaged({ runId, connectionId }, c, id, data, hashCanonical(data), (old) => JSON.stringify(fieldDiff(old, data)));
             outcome.rewritten++;
+            outcome.touched.add(c);
             // The provider still sends the dangling value, but without it nothing changed.
             if (op === StageOp.unchanged) (outcome.unchangedAfterRewrite.get(c) ?? outcome.unchangedAfterRewrite.set(c, { n: 0 }).get(c)!).n++;
           }
@@ -215,6 +218,7 @@ export async function checkStagedReferences(input: ReferenceCheckInput): Promise
     if (dropped.length > 0) {
       await staging.markInvalid(runId, c, dropped);
       outcome.dropped.set(c, counts);
+      outcome.touched.add(c);
       // Dependents checked later see these as missing (the cascade).
       sets.drop(c, gone);
     }
