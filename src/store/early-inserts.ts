@@ -38,6 +38,30 @@ export const EARLY_IDLE_TIMEOUT = '10min';
 /** Batches waiting beyond this make the sync wait for the server (bounds the ids held in memory). */
 const MAX_QUEUED = 4;
 
+/**
+ * Open early transactions of one store at a time. Each holds a pooled connection for a whole read,
+ * so a worker running more syncs than this leaves the pool to the others' page writes; a run that
+ * finds none free inserts nothing early (the apply writes every row, as without early inserts).
+ */
+export class EarlySlots {
+  readonly #max: number;
+  #held = 0;
+
+  constructor(max: number) {
+    this.#max = max;
+  }
+
+  take(): boolean {
+    if (this.#held >= this.#max) return false;
+    this.#held++;
+    return true;
+  }
+
+  give(): void {
+    this.#held = Math.max(0, this.#held - 1);
+  }
+}
+
 /** Staged ids to insert, or (`reconcile`) a collection whose staged rows changed after their insert. */
 interface Batch {
   c: CollectionName;
@@ -49,26 +73,34 @@ interface Batch {
 export class EarlyInserts {
   readonly #db: Kysely<Database>;
   readonly #ctx: ApplyContext;
+  readonly #slots: EarlySlots;
+  #slot = false;
   #trx: ControlledTransaction<Database> | undefined;
   #queue: Batch[] = [];
   #draining: Promise<void> | undefined;
-  /** The first error: from then on nothing is inserted early. */
-  #failed: unknown;
+  /** Nothing more is inserted early: an error, no free slot, or the end. */
+  #stopped = false;
+  /** The error that stopped early inserts, if one did. */
+  #error: unknown;
   /** Collections with rows inserted (each has a savepoint of its name). */
   readonly #started = new Set<CollectionName>();
   /** Rows inserted, and the server time the inserts took (ms). */
   rows = 0;
   ms = 0;
 
-  /** @param ctx the run; its `now` is not used (tombstones wait for the apply, see `EARLY_ROWS`). */
-  constructor(db: Kysely<Database>, ctx: ApplyContext) {
+  /**
+   * @param ctx the run; its `now` is not used (tombstones wait for the apply, see `EARLY_ROWS`).
+   * @param slots the store's (`EarlySlots`); one is taken with the transaction and given back by `abandon`.
+   */
+  constructor(db: Kysely<Database>, ctx: ApplyContext, slots: EarlySlots) {
     this.#db = db;
     this.#ctx = ctx;
+    this.#slots = slots;
   }
 
-  /** Why early inserts stopped, if they did (for the log). */
+  /** The error that stopped early inserts, if one did (for the log). */
   get failure(): unknown {
-    return this.#failed;
+    return this.#error;
   }
 
   /**
@@ -76,7 +108,7 @@ export class EarlyInserts {
    * taken). Resolves at once unless several batches wait for the server.
    */
   async add(c: CollectionName, ids: string[]): Promise<void> {
-    if (this.#failed !== undefined || ids.length === 0) return;
+    if (this.#stopped || ids.length === 0) return;
     this.#queue.push({ c, ids });
     this.#draining ??= this.#drain();
     if (this.#queue.length >= MAX_QUEUED) await this.#draining;
@@ -87,7 +119,7 @@ export class EarlyInserts {
    * collection dropped or rewrote some): its live rows are brought in line with the stage.
    */
   async reconcile(c: CollectionName): Promise<void> {
-    if (this.#failed !== undefined || !this.#started.has(c)) return;
+    if (this.#stopped || !this.#started.has(c)) return;
     this.#queue.push({ c, ids: [], reconcile: true });
     this.#draining ??= this.#drain();
     await this.#draining;
@@ -97,7 +129,7 @@ export class EarlyInserts {
   async discard(c: CollectionName): Promise<void> {
     this.#queue = this.#queue.filter((b) => b.c !== c);
     await this.#draining;
-    if (!this.#started.has(c) || this.#failed !== undefined) return;
+    if (!this.#started.has(c) || this.#stopped) return;
     this.#started.delete(c);
     try {
       await sql`rollback to savepoint ${sql.id(savepoint(c))}`.execute(this.#trx!);
@@ -113,7 +145,7 @@ export class EarlyInserts {
    */
   async settle(): Promise<{ trx: ControlledTransaction<Database>; collections: ReadonlySet<CollectionName> } | undefined> {
     await this.#draining;
-    if (this.#trx === undefined || this.#failed !== undefined) return undefined;
+    if (this.#trx === undefined || this.#stopped) return undefined;
     try {
       await sql`select 1`.execute(this.#trx);
     } catch (err) {
@@ -123,16 +155,19 @@ export class EarlyInserts {
     return { trx: this.#trx, collections: this.#started };
   }
 
-  /** Rolls back whatever was inserted early (a held, aborted or failed run). Idempotent. */
+  /**
+   * Ends early inserts: rolls back whatever was inserted early unless the apply committed it (a
+   * held, aborted or failed run), and gives the slot back. Every run calls it at its end. Idempotent.
+   */
   async abandon(): Promise<void> {
     this.#queue = [];
     await this.#draining;
-    if (this.#failed === undefined) await this.#fail(new Error('abandoned'));
+    await this.#stop();
   }
 
   async #drain(): Promise<void> {
     try {
-      while (this.#queue.length > 0 && this.#failed === undefined) {
+      while (this.#queue.length > 0 && !this.#stopped) {
         // Consecutive batches of one collection go in one statement.
         const c = this.#queue[0]!.c;
         const ids: string[] = [];
@@ -157,6 +192,8 @@ export class EarlyInserts {
   async #insert(c: CollectionName, ids: string[]): Promise<void> {
     const t0 = performance.now();
     if (this.#trx === undefined) {
+      if (!this.#slots.take()) return void (await this.#stop());
+      this.#slot = true;
       this.#trx = await this.#db.startTransaction().execute();
       await sql`set local idle_in_transaction_session_timeout = ${sql.lit(EARLY_IDLE_TIMEOUT)}`.execute(this.#trx);
     }
@@ -196,11 +233,20 @@ export class EarlyInserts {
   }
 
   async #fail(err: unknown): Promise<void> {
-    this.#failed ??= err;
+    this.#error ??= err;
+    await this.#stop();
+  }
+
+  async #stop(): Promise<void> {
+    this.#stopped = true;
     this.#queue = [];
     this.#started.clear();
     const trx = this.#trx;
     if (trx !== undefined && !trx.isCommitted && !trx.isRolledBack) await trx.rollback().execute().catch(() => undefined);
+    if (this.#slot) {
+      this.#slot = false;
+      this.#slots.give();
+    }
   }
 }
 

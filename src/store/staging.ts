@@ -30,7 +30,7 @@
 import { sql, type ControlledTransaction, type Kysely, type RawBuilder } from 'kysely';
 import type { CollectionName, Status } from '../oneroster/types.ts';
 import { absenceWhere, applyStaged, changeInserts, type AbsenceRule, type ApplyCollection, type ApplyContext, type AppliedCollection, type ApplyFinish, type BulkApply } from './apply.ts';
-import { EarlyInserts } from './early-inserts.ts';
+import { EarlyInserts, EarlySlots } from './early-inserts.ts';
 import { ENTITY_COLUMNS, type ColumnValue } from './entity-columns.ts';
 import { sourcedIdType } from './migrations/column-types.ts';
 import type { StoreDialect } from './migrations.ts';
@@ -112,7 +112,7 @@ export class StagingArea {
   readonly #factory: StagerFactory;
   readonly #rebuildMinWrites: number | undefined;
   readonly #bulkApply: BulkApply | undefined;
-  readonly #earlyInserts: boolean;
+  readonly #earlySlots: EarlySlots | undefined;
   readonly #location: StageLocation;
   #ready: Promise<void> | undefined;
 
@@ -122,18 +122,18 @@ export class StagingArea {
    *   keep their snapshot during the apply transaction. On PostgreSQL DROP INDEX locks the table
    *   until commit, so there it happens only when the live table holds no row of any connection
    *   (an installation's first sync of that collection: nobody reads it yet).
-   * @param options.earlyInserts offer `early` (PostgreSQL: early-inserts.ts).
+   * @param options.earlyInserts offer `early` (PostgreSQL: early-inserts.ts) to this many runs at a time; 0 or absent: none.
    */
   constructor(
     db: Kysely<Database>,
     factory: (db: Kysely<Database>) => StagerFactory,
-    options: { rebuildMinWrites?: number; bulkApply?: BulkApply; earlyInserts?: boolean } & StageLocation = {},
+    options: { rebuildMinWrites?: number; bulkApply?: BulkApply; earlyInserts?: number } & StageLocation = {},
   ) {
     this.#db = db;
     this.#factory = factory(db);
     this.#rebuildMinWrites = options.rebuildMinWrites;
     this.#bulkApply = options.bulkApply;
-    this.#earlyInserts = options.earlyInserts === true;
+    this.#earlySlots = (options.earlyInserts ?? 0) > 0 ? new EarlySlots(options.earlyInserts!) : undefined;
     this.#location = {
       ...(options.schema !== undefined ? { schema: options.schema } : {}),
       ...(options.unlogged ? { unlogged: true } : {}),
@@ -369,7 +369,7 @@ export class StagingArea {
    * undefined. The run's apply then passes `within` from `EarlyInserts.settle`.
    */
   early(ctx: ApplyContext): EarlyInserts | undefined {
-    return this.#earlyInserts ? new EarlyInserts(this.#db, ctx) : undefined;
+    return this.#earlySlots ? new EarlyInserts(this.#db, ctx, this.#earlySlots) : undefined;
   }
 
   /**

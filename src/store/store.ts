@@ -71,7 +71,8 @@ export interface StoreOptions {
   /**
    * PostgreSQL: a fresh collection's staged rows go into the live table while the read goes on, in
    * the transaction the apply commits (early-inserts.ts). Default true, unless the environment sets
-   * `ROSTERSYNC_EARLY_INSERTS=0`. Each running sync then holds one more pooled connection.
+   * `ROSTERSYNC_EARLY_INSERTS=0`. A sync doing so holds one pooled connection for its whole read;
+   * at most half the pool's connections are held so (other runs insert nothing early meanwhile).
    */
   earlyInserts?: boolean;
 }
@@ -144,8 +145,8 @@ interface Opened {
   stage: StageLocation;
   /** How large applies run (SQLite file: a rollback journal, see `StoreOptions.bulkJournal`). */
   bulkApply?: BulkApply;
-  /** Fresh collections are inserted while the read goes on (PostgreSQL, see `StoreOptions.earlyInserts`). */
-  earlyInserts?: boolean;
+  /** Runs at a time whose fresh collections are inserted while the read goes on (PostgreSQL, see `StoreOptions.earlyInserts`). */
+  earlyInserts?: number;
 }
 
 /**
@@ -209,9 +210,10 @@ const PG_TYPES = {
 } as unknown as pg.CustomTypesConfig;
 
 function openPostgres(options: StoreOptions): Opened {
+  const poolSize = Math.max(1, Math.floor(options.poolSize ?? 10));
   const pool = new pg.Pool({
     connectionString: options.url,
-    max: Math.max(1, Math.floor(options.poolSize ?? 10)),
+    max: poolSize,
     // An unreachable host fails the open instead of hanging; also bounds waiting for a free client.
     connectionTimeoutMillis: 30_000,
     types: PG_TYPES,
@@ -225,7 +227,7 @@ function openPostgres(options: StoreOptions): Opened {
     rebuildMinWrites: options.indexRebuildMinWrites ?? INDEX_REBUILD_MIN_WRITES,
     // UNLOGGED: no WAL for scratch rows, yet they survive a killed client (not a server crash).
     stage: { unlogged: true, dialect: 'postgres' },
-    earlyInserts: options.earlyInserts ?? process.env['ROSTERSYNC_EARLY_INSERTS'] !== '0',
+    earlyInserts: (options.earlyInserts ?? process.env['ROSTERSYNC_EARLY_INSERTS'] !== '0') ? Math.floor(poolSize / 2) : 0,
   };
 }
 
@@ -308,7 +310,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   const staging = new StagingArea(db, stagers, {
     ...(rebuildMinWrites === undefined ? {} : { rebuildMinWrites }),
     ...(bulkApply ? { bulkApply } : {}),
-    ...(earlyInserts ? { earlyInserts: true } : {}),
+    ...(earlyInserts ? { earlyInserts } : {}),
     ...stage,
   });
   let closing: Promise<void> | undefined;

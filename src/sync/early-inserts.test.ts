@@ -205,6 +205,24 @@ forEachDialect(
       assert.deepEqual(await snapshot(store), await snapshot(plain));
     });
 
+    d.it('at most half the pool is held by early transactions; a run without a slot inserts nothing early', async () => {
+      const store = await d.open({ poolSize: 2 }); // one slot
+      await addConnections(store, ['a', 'b', 'c']);
+      let other: Awaited<ReturnType<typeof runSync>> | undefined;
+      const hooked = new HookedReader(reader(), { collection: 'enrollments', index: 2 }, async () => {
+        await untilLocked(store, 'live_enrollments');
+        other = await runSync({ store, reader: reader(), connectionId: 'b' });
+      });
+      const a = await runSync({ store, reader: hooked, connectionId: 'a' });
+      assert.equal(a.status, 'succeeded');
+      assert.ok(a.timings.early > 0, 'a held the slot');
+      assert.equal(other?.status, 'succeeded');
+      assert.equal(other?.timings.early, 0, 'b found no free slot');
+      assert.deepEqual(await snapshot(store, 'b'), await snapshot(store, 'a'));
+      const c = await runSync({ store, reader: reader(), connectionId: 'c' });
+      assert.ok(c.timings.early > 0, 'the slot was given back');
+    });
+
     d.it("an apply that would rebuild indexes does not wait for another run's open early inserts", async () => {
       const url = await d.freshUrl();
       const a = await d.openAt(url);

@@ -568,7 +568,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       if (readsSome) {
         // (Eager pages were checked by the page source: their check was built before the read.)
         const tr = performance.now();
-        cross = (await crossCheckFor(c, refSets, ingested, (t) => toApply.get(t)?.absence)) ?? NO_CROSS;
+        cross = (await crossCheckFor(c, refSets, ingested, (t) => toApply.get(t))) ?? NO_CROSS;
         timings.references += performance.now() - tr;
       }
     }
@@ -748,7 +748,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const eager = stager.liveEmpty && state.mode === 'general';
     if (eager && crossFor === c && cross === undefined) {
       const tr = performance.now();
-      cross = (await crossCheckFor(c, refSets, ingested, (t) => toApply.get(t)?.absence)) ?? NO_CROSS;
+      cross = (await crossCheckFor(c, refSets, ingested, (t) => toApply.get(t))) ?? NO_CROSS;
       timings.references += performance.now() - tr;
     }
     // Full reads hash every page for the next run's summaries (not for a provider known to page out of
@@ -861,7 +861,11 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
       mergeIssues(issues, cur);
       if (full) counts.order = state.monotonic ? 'sorted' : 'unsorted';
     }
-    const absence: AbsenceRule = !full ? { kind: 'none' } : state.mode === 'sorted' ? { kind: 'ranges', after: state.lastId } : { kind: 'anti-join' };
+    // A fresh collection (the connection had no live row of it; one run per connection, so it still
+    // has none) has nothing to find absent: no scan, which on PostgreSQL would walk the run's own
+    // uncommitted early inserts.
+    const absence: AbsenceRule =
+      !full || stager.liveEmpty ? { kind: 'none' } : state.mode === 'sorted' ? { kind: 'ranges', after: state.lastId } : { kind: 'anti-join' };
     return { liveEmpty: stager.liveEmpty, absence };
   };
 

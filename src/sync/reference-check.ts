@@ -23,7 +23,7 @@ import type { AnyEntity, CollectionName, EntityByCollection } from '../oneroster
 import { REFERENCE_RULES, checkReferences } from '../sds/rules.ts';
 import { isContactRole } from '../sds/contacts.ts';
 import { StageOp } from '../store/schema.ts';
-import type { AbsenceRule } from '../store/apply.ts';
+import type { AbsenceRule, ApplyCollection } from '../store/apply.ts';
 import type { StagingArea } from '../store/staging.ts';
 import { fieldDiff } from './field-diff.ts';
 import { hashCanonical } from './record-codec.ts';
@@ -69,7 +69,7 @@ export interface ReferenceCheckInput {
   runId: number;
   connectionId: string;
   /** The collections this run applies, with their absence rules. */
-  applied: ReadonlyMap<CollectionName, { absence: AbsenceRule }>;
+  applied: ReadonlyMap<CollectionName, Pick<ApplyCollection, 'absence' | 'fresh'>>;
   /** Collections the run pulls (references into others are not checked). */
   ingested: ReadonlySet<CollectionName>;
   sets: ReferenceSets;
@@ -92,13 +92,16 @@ export class ReferenceSets {
   }
 
   /**
-   * The ids of `t` after the apply. `absence` is the rule of `t` when this run applies it
-   * (undefined: its read failed or it is not applied, so its live rows stay).
+   * The ids of `t` after the apply. `applied` is how this run applies `t` (undefined: its read
+   * failed or it is not applied, so its live rows stay). A fresh `t` has no live row of this
+   * connection to read (on PostgreSQL the scan would still walk the run's own uncommitted early
+   * inserts, early-inserts.ts).
    */
-  async forTarget(t: CollectionName, absence: AbsenceRule | undefined): Promise<Set<string>> {
+  async forTarget(t: CollectionName, applied: Pick<ApplyCollection, 'absence' | 'fresh'> | undefined): Promise<Set<string>> {
     let set = this.#sets.get(t);
     if (set) return set;
-    set = new Set(await this.#staging.liveActiveIds(this.#connectionId, t));
+    set = applied?.fresh ? new Set<string>() : new Set(await this.#staging.liveActiveIds(this.#connectionId, t));
+    const absence = applied?.absence;
     if (absence) {
       for (const [id, op] of await this.#staging.stagedOps(this.#runId, t)) {
         if (op === StageOp.create || op === StageOp.restore || op === StageOp.update) set.add(id);
@@ -134,12 +137,12 @@ export async function crossCheckFor(
   c: CollectionName,
   sets: ReferenceSets,
   ingested: ReadonlySet<CollectionName>,
-  absenceOf: (t: CollectionName) => AbsenceRule | undefined,
+  appliedOf: (t: CollectionName) => Pick<ApplyCollection, 'absence' | 'fresh'> | undefined,
 ): Promise<CrossCheck | undefined> {
   const targets = new Set(REFERENCE_RULES[c].filter((r) => r.target !== c && ingested.has(r.target)).map((r) => r.target));
   if (targets.size === 0) return undefined;
   const byTarget = new Map<CollectionName, Set<string>>();
-  for (const t of targets) byTarget.set(t, await sets.forTarget(t, absenceOf(t)));
+  for (const t of targets) byTarget.set(t, await sets.forTarget(t, appliedOf(t)));
   return crossCheckOf(targets, byTarget);
 }
 
@@ -158,7 +161,7 @@ export async function checkStagedReferences(input: ReferenceCheckInput): Promise
   const { staging, runId, connectionId } = input;
   const outcome: ReferenceOutcome = { dropped: new Map(), rewritten: 0, unchangedAfterRewrite: new Map(), touched: new Set() };
   const sets = input.sets;
-  const existing = (t: CollectionName): Promise<Set<string>> => sets.forTarget(t, input.applied.get(t)?.absence);
+  const existing = (t: CollectionName): Promise<Set<string>> => sets.forTarget(t, input.applied.get(t));
 
   for (const c of DEPENDENCY_ORDER) {
     if (!input.applied.has(c) || !input.ingested.has(c)) continue;
