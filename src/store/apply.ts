@@ -168,9 +168,10 @@ async function rebuildCandidates(
     const any = await trx.selectFrom(liveTable(c)).select(sql<number>`1`.as('x')).limit(1).executeTakeFirst();
     if (any !== undefined) return [];
     // DROP INDEX takes the table's ACCESS EXCLUSIVE lock until commit. Another run's open early
-    // inserts (early-inserts.ts, rows this transaction cannot see) hold a lock on it and wait for
-    // this apply's history-order lock at their own apply: waiting for them would deadlock, so the
-    // lock is tried without waiting, and when it is taken the indexes stay as they are.
+    // inserts (early-inserts.ts, rows this transaction cannot see) hold a lock on the table and
+    // will wait for this apply's history-order lock at their own apply: waiting for them here would
+    // deadlock. So the lock is tried without waiting, and when another session holds one the
+    // indexes stay as they are.
     await sql`savepoint rebuild_lock`.execute(trx);
     try {
       await sql`lock table ${sql.table(liveTable(c))} in access exclusive mode nowait`.execute(trx);

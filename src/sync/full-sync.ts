@@ -31,6 +31,7 @@
  * before the current page is processed, so the provider works while we hash and write.
  */
 import { hostname } from 'node:os';
+import type { ControlledTransaction } from 'kysely';
 import type { DataIssue } from '../oneroster/issues.ts';
 import type { CollectionName } from '../oneroster/types.ts';
 import type { PageReader, PageSummary, ReadOptions } from '../source/page-reader.ts';
@@ -38,7 +39,6 @@ import { StoreError, isStoreError } from '../store/errors.ts';
 import type { CollectionOutcome, EndpointCounts, EntityCounts, IssueSummary, RunError, RunStatus } from '../store/run-repository.ts';
 import { emptyIssueSummary } from '../store/run-repository.ts';
 import { STAGE_WRITE_MIN, StageOp, type Database } from '../store/schema.ts';
-import type { ControlledTransaction } from 'kysely';
 import type { AbsenceRule, ApplyCollection } from '../store/apply.ts';
 import type { CollectionStager, KnownRow, RangeRow, StageRow } from '../store/staging.ts';
 import type { Store } from '../store/store.ts';
