@@ -1056,10 +1056,7 @@ export async function runSync(options: RunSyncOptions): Promise<RunResult> {
     const tc = performance.now();
     if (!dryRun && status !== 'held') await saveSummaries();
     await store.staging.discard(runId);
-    // Done: the `finally` below has nothing left to discard. (A second pass is not free on
-    // PostgreSQL: min/max of each stage table's key walk the index entries of the rows just
-    // deleted until vacuum, ~0.6 s after a `large` first sync.)
-    keepStaging = true;
+    keepStaging = true; // emptied: nothing left for the `finally`
     timings.cleanup = performance.now() - tc;
     for (const k of Object.keys(timings) as Array<keyof RunTimings>) timings[k] = Math.round(timings[k]);
     const result: RunResult = {
