@@ -123,6 +123,7 @@ forEachDialect(
       assert.deepEqual(await snapshot(store), await snapshot(plain));
       assert.equal(await store.records.get('enrollments', 'sis', 'e8'), undefined);
       assert.equal(res.entities.enrollments?.created, 7);
+      for (const t of ['stage_users', 'stage_enrollments', 'stage_checkpoints']) assert.equal(await committed(store, t), 0, `${t} emptied after the run`);
       // A re-sync finds everything unchanged.
       const again = await runSync({ store, reader: reader(), connectionId: 'sis' });
       assert.equal(again.entities.enrollments?.unchanged, 8);
