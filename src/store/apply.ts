@@ -36,8 +36,8 @@ export interface ApplyCollection {
   /** Staged unchanged rows carrying a new fingerprint (`EntityCounts.refreshed`); 0 or absent: nothing to refresh. */
   refreshes?: number;
   /**
-   * A fresh collection whose active staged writes early-inserts.ts already inserted, in the
-   * transaction the apply runs in (`ApplyOptions.within`): the apply inserts the rest.
+   * A fresh collection whose staged writes early-inserts.ts already inserted, in the transaction
+   * the apply runs in (`ApplyOptions.within`): the apply writes only its history.
    */
   early?: boolean;
 }
@@ -129,7 +129,7 @@ export async function applyStaged(
         const res = await trx.executeQuery(q.compile(trx));
         deletedByAbsence += Number(res.numAffectedRows ?? 0n);
       }
-      await trx.executeQuery(upsertFromStage(c, ctx, fresh === true, early === true).compile(trx));
+      if (early !== true) await trx.executeQuery(upsertFromStage(c, ctx, fresh === true).compile(trx));
       // Only when the read staged any: the statement scans the run's staged rows.
       if ((refreshes ?? 0) > 0) await trx.executeQuery(refreshFingerprints(c, ctx).compile(trx));
       // The sort of a rebuilt index: PostgreSQL's default maintenance_work_mem (64 MB) spills ~1M entries to disk.
@@ -189,15 +189,12 @@ async function rebuildCandidates(
 
 /**
  * INSERT … SELECT … ON CONFLICT DO UPDATE for every staged row with data (`fresh`: a plain INSERT, see
- * `ApplyCollection.fresh`; `early`: a plain INSERT of the rows early-inserts.ts did not insert).
- * Tombstone columns follow the staged status: `tobedeleted` keeps an existing tombstone's first
- * deletion time, `active` clears it (a restore).
+ * `ApplyCollection.fresh`). Tombstone columns follow the staged status: `tobedeleted` keeps an
+ * existing tombstone's first deletion time, `active` clears it (a restore).
  */
-function upsertFromStage(c: CollectionName, ctx: ApplyContext, fresh: boolean, early: boolean): RawBuilder<unknown> {
+function upsertFromStage(c: CollectionName, ctx: ApplyContext, fresh: boolean): RawBuilder<unknown> {
   const live = liveTable(c);
-  const from = sql`from ${sql.table(stageTable(c))} as s where s.run_id = ${ctx.runId} and s.op >= ${STAGE_WRITE_MIN}`;
-  if (early) return insertFromStage(c, ctx, sql`${from} and not (${EARLY_ROWS})`);
-  const insert = insertFromStage(c, ctx, from);
+  const insert = insertFromStage(c, ctx, sql`from ${sql.table(stageTable(c))} as s where s.run_id = ${ctx.runId} and s.op >= ${STAGE_WRITE_MIN}`);
   if (fresh) return insert;
   const updates = copiedColumns(c).map((n) => sql`${sql.id(n)} = excluded.${sql.id(n)}`);
   return sql`${insert}
@@ -213,12 +210,6 @@ function upsertFromStage(c: CollectionName, ctx: ApplyContext, fresh: boolean, e
 export function copiedColumns(c: CollectionName): string[] {
   return ['status', 'date_last_modified', 'content_hash', 'data', 'raw', 'raw_fp', ...ENTITY_COLUMNS[c].map((col) => col.name)];
 }
-
-/**
- * The staged write rows early-inserts.ts inserts while the read goes on: the active ones. Rows
- * arriving `tobedeleted` wait for the apply, so their tombstone time is the apply's, as for any other.
- */
-export const EARLY_ROWS = sql`s.status = 'active'`;
 
 /**
  * `INSERT INTO <live> (…) SELECT … <from>` of new live rows (first seen and updated by this run,

@@ -11,9 +11,9 @@
  * a failed or killed run leaves nothing behind, and a resumed run applies from its stage as before.
  *
  * Which collections: fresh, read from their first page in this process (not a resumed read).
- * Which rows: the active staged writes of the page that were staged (not a duplicate sourcedId);
- * the apply inserts the rest (`EARLY_ROWS`). A collection whose read fails is rolled back to its
- * savepoint. When the check of references within a collection (session parents, students' agents,
+ * Which rows: the page's staged writes (not a duplicate sourcedId), all of them creates of active
+ * records, since a fresh collection has nothing to update, restore or delete (`classify`); the apply
+ * then writes only their history. A collection whose read fails is rolled back to its savepoint. When the check of references within a collection (session parents, students' agents,
  * after the read) drops or rewrites staged rows, `reconcile` brings the live rows in line.
  *
  * Nothing here can make a run fail: the first error (the server ended the idle transaction, the
@@ -25,7 +25,7 @@
  */
 import { sql, type ControlledTransaction, type Kysely } from 'kysely';
 import type { CollectionName } from '../oneroster/types.ts';
-import { EARLY_ROWS, copiedColumns, insertFromStage, type ApplyContext } from './apply.ts';
+import { copiedColumns, insertFromStage, type ApplyContext } from './apply.ts';
 import { STAGE_WRITE_MIN, liveTable, stageTable, type Database } from './schema.ts';
 
 /**
@@ -84,12 +84,11 @@ export class EarlyInserts {
   #error: unknown;
   /** Collections with rows inserted (each has a savepoint of its name). */
   readonly #started = new Set<CollectionName>();
-  /** Rows inserted, and the server time the inserts took (ms). */
-  rows = 0;
+  /** Server time the inserts took (ms). */
   ms = 0;
 
   /**
-   * @param ctx the run; its `now` is not used (tombstones wait for the apply, see `EARLY_ROWS`).
+   * @param ctx the run (its `now` would stamp a tombstone, which a fresh collection does not stage).
    * @param slots the store's (`EarlySlots`); one is taken with the transaction and given back by `abandon`.
    */
   constructor(db: Kysely<Database>, ctx: ApplyContext, slots: EarlySlots) {
@@ -109,8 +108,7 @@ export class EarlyInserts {
    */
   async add(c: CollectionName, ids: string[]): Promise<void> {
     if (this.#stopped || ids.length === 0) return;
-    this.#queue.push({ c, ids });
-    this.#draining ??= this.#drain();
+    this.#enqueue({ c, ids });
     if (this.#queue.length >= MAX_QUEUED) await this.#draining;
   }
 
@@ -120,8 +118,7 @@ export class EarlyInserts {
    */
   async reconcile(c: CollectionName): Promise<void> {
     if (this.#stopped || !this.#started.has(c)) return;
-    this.#queue.push({ c, ids: [], reconcile: true });
-    this.#draining ??= this.#drain();
+    this.#enqueue({ c, ids: [], reconcile: true });
     await this.#draining;
   }
 
@@ -163,6 +160,11 @@ export class EarlyInserts {
     this.#queue = [];
     await this.#draining;
     await this.#stop();
+  }
+
+  #enqueue(batch: Batch): void {
+    this.#queue.push(batch);
+    this.#draining ??= this.#drain();
   }
 
   async #drain(): Promise<void> {
@@ -208,9 +210,8 @@ export class EarlyInserts {
     const stage = sql.table(stageTable(c));
     const from = sql`from unnest(${ids}::text[]) as k(id)
       cross join lateral (select * from ${stage} where run_id = ${this.#ctx.runId} and sourced_id = k.id offset 0) as s
-      where s.op >= ${STAGE_WRITE_MIN} and ${EARLY_ROWS}`;
-    const res = await trx.executeQuery(insertFromStage(c, this.#ctx, from).compile(trx));
-    this.rows += Number(res.numAffectedRows ?? 0n);
+      where s.op >= ${STAGE_WRITE_MIN}`;
+    await trx.executeQuery(insertFromStage(c, this.#ctx, from).compile(trx));
     this.ms += performance.now() - t0;
   }
 

@@ -196,8 +196,9 @@ forEachDialect(
       let ended = 0;
       const hooked = new HookedReader(reader(), { collection: 'enrollments', index: 2 }, async () => {
         await untilLocked(store, 'live_enrollments');
-        const r = await sql<{ ok: boolean }>`select pg_terminate_backend(pid) as ok from pg_stat_activity
-          where datname = current_database() and pid <> pg_backend_pid() and xact_start is not null`.execute(store.db);
+        // The session holding the early rows (not, say, an autovacuum worker that has a transaction open too).
+        const r = await sql<{ ok: boolean }>`select pg_terminate_backend(pid) as ok from (select distinct l.pid from pg_locks l
+          join pg_class c on c.oid = l.relation where c.relname = 'live_enrollments' and l.mode = 'RowExclusiveLock' and l.pid <> pg_backend_pid()) as x`.execute(store.db);
         ended = r.rows.filter((x) => x.ok).length;
       });
       const res = await runSync({ store, reader: hooked, connectionId: 'sis' });
