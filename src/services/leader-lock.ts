@@ -4,7 +4,9 @@
  * leader, and only the leader runs the scheduler (which enqueues due syncs).
  *
  * The lock belongs to the client's session: when the leader process dies or its connection drops,
- * PostgreSQL releases it and a standby takes it at its next try (every `retryMs`). The leader checks
+ * PostgreSQL releases it and a standby takes it at its next try (every `retryMs`). A leader machine
+ * that vanishes without closing its connection is dropped by the server's keepalive probes, which
+ * the session asks for (`LEADER_KEEPALIVE`: about 25 s). The leader checks
  * its session every `retryMs` too and steps down when the check fails. Between PostgreSQL dropping
  * a session and its process noticing, two nodes may briefly both think they lead; that is harmless
  * here, because the queue holds at most one queued or active job per connection.
@@ -12,6 +14,7 @@
 import pg from 'pg';
 import type { SyncLogger } from '../sync/full-sync.ts';
 import { errorCode } from '../error-info.ts';
+import { askServerKeepalive, LEADER_KEEPALIVE } from '../store/pg-keepalive.ts';
 
 export interface LeaderLockOptions {
   /** The store's PostgreSQL URL. */
@@ -101,6 +104,9 @@ export class LeaderLock {
         client.on('error', () => void (this.#client === client ? this.#depose('connection error') : undefined));
         client.on('end', () => void (this.#client === client ? this.#depose('connection closed') : undefined));
         await client.connect();
+        // Without it a vanished leader machine keeps the lock for the server's default keepalive
+        // (two hours on Linux), and no schedule fires meanwhile (pg-keepalive.ts).
+        await askServerKeepalive(client, LEADER_KEEPALIVE);
         if (this.#stopped) {
           await client.end().catch(() => undefined);
           return;

@@ -25,6 +25,7 @@
 import { sleepUntil as sleep } from '../source/retry.ts';
 import PgBoss from 'pg-boss';
 import pg from 'pg';
+import { askServerKeepalive, STORE_KEEPALIVE } from '../store/pg-keepalive.ts';
 import { isPostgresUrl, storeLabel, survivePoolErrors } from '../store/store.ts';
 import type { SyncLogger } from '../sync/full-sync.ts';
 import { errorCode, errorMessage } from '../error-info.ts';
@@ -222,6 +223,8 @@ export class SyncQueue {
     boss.on('error', (err) => log?.warn('queue background error', { code: errorCode(err) }));
     const pool = new pg.Pool({ connectionString: options.url, max: 2, application_name: 'rostersync-queue-tx', connectionTimeoutMillis: 30_000 });
     survivePoolErrors(pool);
+    // Its transactions hold a connection's job lock: a vanished worker machine's must not hold it for hours.
+    pool.on('connect', (client) => void askServerKeepalive(client, STORE_KEEPALIVE));
     try {
       await boss.start();
       const version = Number(await boss.schemaVersion());

@@ -104,9 +104,10 @@ export async function applyStaged(
     // transaction lock before their first insert: the next apply takes its seqs only after this
     // one committed. (SQLite has one writer; its seqs become visible in order anyway.)
     if (options.history && postgres) {
-      // A worker machine lost mid-apply (no FIN, so PostgreSQL keeps the session for hours of TCP
-      // keepalive) would hold the lock for every other apply: its transaction is ended after
-      // APPLY_IDLE_TIMEOUT of silence. The apply's statements follow each other without pauses.
+      // A worker machine lost mid-apply (no FIN) would hold the lock for every other apply until
+      // PostgreSQL ends its session: its transaction is ended after APPLY_IDLE_TIMEOUT of silence
+      // (the keepalive probes every store session asks for, pg-keepalive.ts, take about as long).
+      // The apply's statements follow each other without pauses.
       await sql`set local idle_in_transaction_session_timeout = ${sql.lit(APPLY_IDLE_TIMEOUT)}`.execute(trx);
       await sql`select pg_advisory_xact_lock(${HISTORY_ORDER_LOCK_KEY})`.execute(trx);
     }

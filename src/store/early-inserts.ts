@@ -29,9 +29,11 @@ import { copiedColumns, insertFromStage, type ApplyContext } from './apply.ts';
 import { STAGE_WRITE_MIN, liveTable, stageTable, type Database } from './schema.ts';
 
 /**
- * The early transaction's idle limit while the read goes on. A worker machine lost mid-read leaves
- * a session whose uncommitted rows block the run's next attempt (the same keys) until PostgreSQL
- * ends it; a read that pauses longer (a provider's long retry) only loses the early inserts.
+ * The early transaction's idle limit while the read goes on: a client that is alive but stuck. A
+ * worker machine lost mid-read leaves a session whose uncommitted rows block the run's next attempt
+ * (the same keys) until PostgreSQL ends it, which its keepalive probes do within about a minute
+ * (pg-keepalive.ts); a read that pauses longer than this limit (a provider's long retry) only loses
+ * the early inserts.
  */
 export const EARLY_IDLE_TIMEOUT = '10min';
 

@@ -16,6 +16,7 @@ import { PageSummaryRepository } from './page-summary-repository.ts';
 import { StoreError } from './errors.ts';
 import { IssueRepository } from './issue-repository.ts';
 import { InCodeMigrationProvider, type StoreDialect } from './migrations.ts';
+import { askServerKeepalive, STORE_KEEPALIVE } from './pg-keepalive.ts';
 import { PgStagerFactory } from './pg-stager.ts';
 import { ProviderStateRepository } from './provider-state-repository.ts';
 import { RecordRepository } from './record-repository.ts';
@@ -217,8 +218,13 @@ function openPostgres(options: StoreOptions): Opened {
     // An unreachable host fails the open instead of hanging; also bounds waiting for a free client.
     connectionTimeoutMillis: 30_000,
     types: PG_TYPES,
+    // This side's probes: a vanished server fails the pending query instead of hanging it for hours.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: STORE_KEEPALIVE.idleS * 1000,
   });
   survivePoolErrors(pool);
+  // The server's probes: a vanished worker machine's locks are released within a minute (pg-keepalive.ts).
+  pool.on('connect', (client) => void askServerKeepalive(client, STORE_KEEPALIVE));
   return {
     dialect: 'postgres',
     db: new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }),
