@@ -71,11 +71,12 @@ export interface StoreOptions {
   poolSize?: number;
   /**
    * PostgreSQL: a fresh collection's staged rows go into the live table while the read goes on, in
-   * the transaction the apply commits (early-inserts.ts). Default true, unless the environment sets
-   * `ROSTERSYNC_EARLY_INSERTS=0`. A sync doing so holds one pooled connection for its whole read;
-   * at most half the pool's connections are held so (other runs insert nothing early meanwhile).
+   * the transaction the apply commits (early-inserts.ts). A sync doing so holds one pooled
+   * connection for its whole read. `true`: up to half the pool's connections are held so (other runs
+   * insert nothing early meanwhile); a number: at most that many runs at a time (0: off; at most
+   * half the pool); `false`: off. Default: `ROSTERSYNC_EARLY_INSERTS` (`earlySlotCount`), else true.
    */
-  earlyInserts?: boolean;
+  earlyInserts?: boolean | number;
 }
 
 export interface Store {
@@ -212,6 +213,8 @@ const PG_TYPES = {
 
 function openPostgres(options: StoreOptions): Opened {
   const poolSize = Math.max(1, Math.floor(options.poolSize ?? 10));
+  // Checked before the pool exists: a bad value fails the open and leaves nothing to close.
+  const earlyInserts = earlySlotCount(options.earlyInserts ?? process.env['ROSTERSYNC_EARLY_INSERTS'], poolSize);
   const pool = new pg.Pool({
     connectionString: options.url,
     max: poolSize,
@@ -233,8 +236,29 @@ function openPostgres(options: StoreOptions): Opened {
     rebuildMinWrites: options.indexRebuildMinWrites ?? INDEX_REBUILD_MIN_WRITES,
     // UNLOGGED: no WAL for scratch rows, yet they survive a killed client (not a server crash).
     stage: { unlogged: true, dialect: 'postgres' },
-    earlyInserts: (options.earlyInserts ?? process.env['ROSTERSYNC_EARLY_INSERTS'] !== '0') ? Math.floor(poolSize / 2) : 0,
+    earlyInserts,
   };
+}
+
+/**
+ * Runs of one store whose early inserts may be open at once (`StoreOptions.earlyInserts`), from the
+ * option or the `ROSTERSYNC_EARLY_INSERTS` value: unset or `true`: half the pool; `false`, `0` or
+ * `off`: none; a whole number: that many, at most half the pool (the other half stays for page
+ * writes and the API). On a database server with few cores shared by many workers, 1 or 0 may do
+ * better (docs/benchmarks.md, workers).
+ */
+export function earlySlotCount(value: boolean | number | string | undefined, poolSize: number): number {
+  const half = Math.floor(poolSize / 2);
+  if (value === undefined || value === true || value === '') return half;
+  if (value === false || value === 'off') return 0;
+  const n = typeof value === 'number' ? value : /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!Number.isInteger(n) || n < 0 || n > half) {
+    throw new StoreError(
+      'invalid_input',
+      `early inserts (ROSTERSYNC_EARLY_INSERTS) must be off, 0, or a number of runs from 1 to ${half} (half the pool of ${poolSize} connections), not ${String(value)}`,
+    );
+  }
+  return n;
 }
 
 /**

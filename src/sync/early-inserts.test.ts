@@ -5,11 +5,12 @@
  * the apply alone would. Also: another run's apply does not wait for a run's open early inserts.
  */
 import { strict as assert } from 'node:assert';
+import { describe, it } from 'node:test';
 import { sql } from 'kysely';
 import type { CollectionName } from '../oneroster/types.ts';
 import { createSdsCodec } from '../services/sds-codec.ts';
 import type { FetchedPage, PageReader, ReadOptions } from '../source/page-reader.ts';
-import type { Store } from '../store/store.ts';
+import { earlySlotCount, type Store } from '../store/store.ts';
 import { forEachDialect } from '../store/test-dialects.ts';
 import { runSync } from './full-sync.ts';
 import { MemoryPageReader, type MemoryItems } from './memory-page-reader.ts';
@@ -207,23 +208,28 @@ forEachDialect(
       assert.deepEqual(await snapshot(store), await snapshot(plain));
     });
 
-    d.it('at most half the pool is held by early transactions; a run without a slot inserts nothing early', async () => {
-      const store = await d.open({ poolSize: 2 }); // one slot
-      await addConnections(store, ['a', 'b', 'c']);
-      let other: Awaited<ReturnType<typeof runSync>> | undefined;
-      const hooked = new HookedReader(reader(), { collection: 'enrollments', index: 2 }, async () => {
-        await untilLocked(store, 'live_enrollments');
-        other = await runSync({ store, reader: reader(), connectionId: 'b' });
+    for (const [label, options] of [
+      ['at most half the pool (2)', { poolSize: 2 }],
+      ['earlyInserts: 1 with a pool of 10', { poolSize: 10, earlyInserts: 1 }],
+    ] as const) {
+      d.it(`one slot (${label}): a run without a slot inserts nothing early`, async () => {
+        const store = await d.open(options);
+        await addConnections(store, ['a', 'b', 'c']);
+        let other: Awaited<ReturnType<typeof runSync>> | undefined;
+        const hooked = new HookedReader(reader(), { collection: 'enrollments', index: 2 }, async () => {
+          await untilLocked(store, 'live_enrollments');
+          other = await runSync({ store, reader: reader(), connectionId: 'b' });
+        });
+        const a = await runSync({ store, reader: hooked, connectionId: 'a' });
+        assert.equal(a.status, 'succeeded');
+        assert.ok(a.timings.early > 0, 'a held the slot');
+        assert.equal(other?.status, 'succeeded');
+        assert.equal(other?.timings.early, 0, 'b found no free slot');
+        assert.deepEqual(await snapshot(store, 'b'), await snapshot(store, 'a'));
+        const c = await runSync({ store, reader: reader(), connectionId: 'c' });
+        assert.ok(c.timings.early > 0, 'the slot was given back');
       });
-      const a = await runSync({ store, reader: hooked, connectionId: 'a' });
-      assert.equal(a.status, 'succeeded');
-      assert.ok(a.timings.early > 0, 'a held the slot');
-      assert.equal(other?.status, 'succeeded');
-      assert.equal(other?.timings.early, 0, 'b found no free slot');
-      assert.deepEqual(await snapshot(store, 'b'), await snapshot(store, 'a'));
-      const c = await runSync({ store, reader: reader(), connectionId: 'c' });
-      assert.ok(c.timings.early > 0, 'the slot was given back');
-    });
+    }
 
     d.it("an apply that would rebuild indexes does not wait for another run's open early inserts", async () => {
       const url = await d.freshUrl();
@@ -260,3 +266,19 @@ forEachDialect(
   },
   { dialects: ['postgres'] },
 );
+
+describe('earlySlotCount (ROSTERSYNC_EARLY_INSERTS)', () => {
+  it('defaults to half the pool, turns off with false, 0 or off, and takes a count up to half the pool', () => {
+    const cases: Array<[boolean | number | string | undefined, number]> = [
+      [undefined, 5], ['', 5], [true, 5], [false, 0], ['0', 0], ['off', 0], [0, 0], ['1', 1], [' 2 ', 2], [3, 3], ['5', 5],
+    ];
+    for (const [value, want] of cases) assert.equal(earlySlotCount(value, 10), want, String(value));
+    assert.equal(earlySlotCount(undefined, 1), 0, 'a pool of one has no connection to spare');
+  });
+
+  it('refuses anything else, naming the variable and the range', () => {
+    for (const bad of ['6', 'two', '-1', '1.5', 6, -1, 1.5]) {
+      assert.throws(() => earlySlotCount(bad, 10), /early inserts \(ROSTERSYNC_EARLY_INSERTS\) must be off, 0, or a number of runs from 1 to 5 \(half the pool of 10 connections\)/, String(bad));
+    }
+  });
+});
