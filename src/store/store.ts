@@ -244,8 +244,8 @@ function openPostgres(options: StoreOptions): Opened {
  * Runs of one store whose early inserts may be open at once (`StoreOptions.earlyInserts`), from the
  * option or the `ROSTERSYNC_EARLY_INSERTS` value: unset or `true`: half the pool; `false`, `0` or
  * `off`: none; a whole number: that many, at most half the pool (the other half stays for page
- * writes and the API). On a database server with few cores shared by many workers, 1 or 0 may do
- * better (docs/benchmarks.md, workers).
+ * writes and the API), which limits a worker running several syncs at once. On a database server
+ * with few cores shared by many workers, none may do better (docs/benchmarks.md, workers).
  */
 export function earlySlotCount(value: boolean | number | string | undefined, poolSize: number): number {
   const half = Math.floor(poolSize / 2);
