@@ -221,10 +221,15 @@ export class SyncQueue {
     // pg-boss reports background failures (maintenance, a dropped connection) as events; without a
     // listener an 'error' event would end the process.
     boss.on('error', (err) => log?.warn('queue background error', { code: errorCode(err) }));
-    const pool = new pg.Pool({ connectionString: options.url, max: 2, application_name: 'rostersync-queue-tx', connectionTimeoutMillis: 30_000 });
+    const pool = new pg.Pool({
+      connectionString: options.url,
+      max: 2,
+      application_name: 'rostersync-queue-tx',
+      connectionTimeoutMillis: 30_000,
+      // Its transactions hold a connection's job lock: a vanished worker machine's must not hold it for hours.
+      onConnect: (client) => askServerKeepalive(client, STORE_KEEPALIVE),
+    });
     survivePoolErrors(pool);
-    // Its transactions hold a connection's job lock: a vanished worker machine's must not hold it for hours.
-    pool.on('connect', (client) => void askServerKeepalive(client, STORE_KEEPALIVE));
     try {
       await boss.start();
       const version = Number(await boss.schemaVersion());

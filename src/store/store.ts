@@ -224,10 +224,11 @@ function openPostgres(options: StoreOptions): Opened {
     // This side's probes: a vanished server fails the pending query instead of hanging it for hours.
     keepAlive: true,
     keepAliveInitialDelayMillis: STORE_KEEPALIVE.idleS * 1000,
+    // The server's probes: a vanished worker machine's locks are released within a minute
+    // (pg-keepalive.ts). Awaited by the pool before it hands the new client out.
+    onConnect: (client) => askServerKeepalive(client, STORE_KEEPALIVE),
   });
   survivePoolErrors(pool);
-  // The server's probes: a vanished worker machine's locks are released within a minute (pg-keepalive.ts).
-  pool.on('connect', (client) => void askServerKeepalive(client, STORE_KEEPALIVE));
   return {
     dialect: 'postgres',
     db: new Kysely<Schema>({ dialect: new PostgresDialect({ pool }) }),
