@@ -19,6 +19,7 @@ HOST_IP=10.213.0.1
 CLIENT_IP=10.213.0.2
 DB=rostersync_vanish
 PSQL=(psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -Atq)
+export PGOPTIONS="-c client_min_messages=warning"
 BAK=$(mktemp)
 cat "$HBA" > "$BAK"
 OLD_LISTEN=$("${PSQL[@]}" -c "show listen_addresses")
