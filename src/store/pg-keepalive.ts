@@ -56,8 +56,9 @@ export function keepaliveSql(p: KeepalivePolicy): string {
 }
 
 /**
- * Sets `policy` on the session of `client`, queued before any later query on the client. A refusal
- * is ignored: the session keeps the server's defaults, as before.
+ * Sets `policy` on the session of `client`. Await it before the client's next query (a pool's
+ * `onConnect` hook does: pg is dropping queries queued behind a running one). A refusal is ignored:
+ * the session keeps the server's defaults, as before.
  */
 export function askServerKeepalive(client: pg.ClientBase, policy: KeepalivePolicy): Promise<void> {
   return client.query(keepaliveSql(policy)).then(

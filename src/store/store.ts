@@ -252,7 +252,8 @@ export function earlySlotCount(value: boolean | number | string | undefined, poo
   const half = Math.floor(poolSize / 2);
   if (value === undefined || value === true || value === '') return half;
   if (value === false || value === 'off') return 0;
-  const n = typeof value === 'number' ? value : /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  const text = typeof value === 'string' ? value.trim() : '';
+  const n = typeof value === 'number' ? value : /^\d+$/.test(text) ? Number(text) : Number.NaN;
   if (!Number.isInteger(n) || n < 0 || n > half) {
     throw new StoreError(
       'invalid_input',
